@@ -1,0 +1,68 @@
+"""The command line: init, users, tokens, reindex and check, on a real SQLite file and repo."""
+
+import subprocess
+
+from click.testing import CliRunner
+
+from wiki.cli import main
+
+
+def run(home, *args, input=None):
+    result = CliRunner().invoke(main, ["--home", str(home), *args], input=input,
+                                catch_exceptions=False)
+    return result
+
+
+def test_init_is_safe_to_run_twice_and_prints_a_setup_link(tmp_path):
+    first = run(tmp_path, "init")
+    assert first.exit_code == 0
+    assert "starter pages" in first.output
+    assert "/setup/" in first.output
+    second = run(tmp_path, "init")
+    assert second.exit_code == 0
+    log = subprocess.run(["git", "--git-dir", str(tmp_path / "content" / "wiki.git"), "log",
+                          "--oneline"], capture_output=True, text=True, check=True).stdout
+    assert len(log.splitlines()) == 1
+    assert (tmp_path / "instance" / "wiki.db").exists()
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_init_with_admin_then_users_and_tokens(tmp_path):
+    result = run(tmp_path, "init", "--admin", "root", "--password-stdin",
+                 input="a-long-password\n")
+    assert result.exit_code == 0 and "created the admin root" in result.output
+    assert "/setup/" not in result.output  # an admin exists: no setup link
+    added = run(tmp_path, "user", "add", "alice", "--role", "reader", "--password-stdin",
+                input="another-password\n")
+    assert added.exit_code == 0
+    duplicate = run(tmp_path, "user", "add", "ALICE", "--password-stdin", input="xxxxxxxxxx\n")
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    short = run(tmp_path, "user", "passwd", "alice", "--password-stdin", input="short\n")
+    assert short.exit_code != 0 and "at least 8" in short.output
+    token = run(tmp_path, "token", "create", "alice")
+    assert token.exit_code == 0
+    assert token.output.strip().splitlines()[-1].startswith("kennis_")
+    missing = run(tmp_path, "token", "create", "nobody")
+    assert missing.exit_code != 0
+
+
+def test_check_and_reindex(tmp_path):
+    run(tmp_path, "init")
+    healthy = run(tmp_path, "check")
+    assert healthy.exit_code == 0 and "All good" in healthy.output
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "instance" / "wiki.db") as db:
+        db.execute("DELETE FROM derived_pages WHERE key = 'home'")
+    broken = run(tmp_path, "check")
+    assert broken.exit_code != 0 and "Home" in broken.output
+    assert run(tmp_path, "reindex").exit_code == 0
+    assert run(tmp_path, "check").exit_code == 0
+
+
+def test_bad_settings_are_reported_not_crashed(tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "wiki.toml").write_text("oops = 1\n")
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "init"])
+    assert result.exit_code != 0
+    assert "unknown setting" in result.output

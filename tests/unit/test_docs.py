@@ -1,0 +1,44 @@
+"""The README keeps up with the code: every setting and every command is documented."""
+
+import re
+from pathlib import Path
+
+import click
+
+from wiki import config
+from wiki.cli import main
+
+README = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+
+
+def test_every_setting_is_in_the_readme_table_with_its_default():
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `(\w+)` \| `WIKI_\w+` .*$",
+                                                         README, re.M)}
+    names = [name for name, *_ in config.setting_fields()]
+    assert sorted(rows) == sorted(names)
+    for name, kind, default, doc in config.setting_fields():
+        assert f"`WIKI_{name.upper()}`" in rows[name]
+        assert f"| {kind} |" in rows[name]
+        assert doc in rows[name]
+        if default not in (None, "") and name != "home":
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            assert f"| {shown} |" in rows[name], name
+
+
+def _commands(group: click.Group, prefix: str = "wiki"):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix} {name}")
+        else:
+            yield f"{prefix} {name}"
+
+
+def test_every_command_is_in_the_readme():
+    for command in _commands(main):
+        assert f"`{command}" in README, command
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci = (Path(__file__).parents[2] / ".ci" / "run").read_text()
+    assert "bash scripts/test" in ci
+    assert "bash scripts/test\n```" in README

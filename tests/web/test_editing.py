@@ -1,0 +1,50 @@
+"""Co-editing: merges, conflicts, and saves by the same user."""
+
+from tests.conftest import post_form
+
+
+def save(client, name, text, base=""):
+    return post_form(client, f"/edit/{name}", {"markdown": text, "base": base})
+
+
+def test_non_overlapping_edits_are_merged(app, client, auth, make_page):
+    base = make_page("Plan", "intro\n\nmiddle\n\nend\n").revision
+    make_page("Plan", "INTRO by bob\n\nmiddle\n\nend\n", user="bob")
+    auth.login()
+    response = save(client, "Plan", "intro\n\nmiddle\n\nEND by editor\n", base=base)
+    assert response.status_code == 302
+    text = client.get("/raw/Plan").get_data(as_text=True)
+    assert text == "INTRO by bob\n\nmiddle\n\nEND by editor\n"
+    assert "merged" in client.get("/wiki/Plan").get_data(as_text=True)
+
+
+def test_overlapping_edits_show_a_conflict_and_save_nothing(app, client, auth, make_page):
+    base = make_page("Plan", "one line\n").revision
+    theirs = make_page("Plan", "their line\n", user="bob").revision
+    auth.login()
+    response = save(client, "Plan", "my line\n", base=base)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "their line" in html and "my line" in html and "&lt;&lt;&lt;&lt;&lt;&lt;&lt;" in html
+    assert client.get("/raw/Plan").get_data(as_text=True) == "their line\n"
+    # The conflict form carries the current revision: resolving and saving works.
+    assert f'value="{theirs}"' in html
+    assert save(client, "Plan", "resolved line\n", base=theirs).status_code == 302
+    assert client.get("/raw/Plan").get_data(as_text=True) == "resolved line\n"
+
+
+def test_the_same_users_consecutive_saves_never_conflict(app, client, auth, make_page):
+    base = make_page("Mine", "v1\n").revision
+    auth.login()
+    assert save(client, "Mine", "v2\n", base=base).status_code == 302
+    # The same form again (stale base), as after pressing Ctrl+S twice.
+    assert save(client, "Mine", "v3\n", base=base).status_code == 302
+    assert client.get("/raw/Mine").get_data(as_text=True) == "v3\n"
+
+
+def test_every_save_is_one_commit_by_the_logged_in_user(app, client, auth):
+    auth.login("bob")
+    save(client, "Authored", "text\n")
+    services = app.extensions["kennis"]
+    commit = services.repo.commit_info(services.repo.head())
+    assert commit.author.name == "bob" and commit.author.email == "bob@example.org"

@@ -1,0 +1,1 @@
+"""Kennis: a self-hosted wiki and knowledge base on git."""

@@ -1,0 +1,3 @@
+from wiki.cli import main
+
+main()

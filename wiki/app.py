@@ -1,0 +1,114 @@
+"""create_app(): reads like the table of contents of the wiki."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, request, send_from_directory
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from wiki import auth, config, home
+from wiki.auth import Permissions
+from wiki.catalog import Catalog
+from wiki.db import Database
+from wiki.pages import Pages
+from wiki.render import Renderer
+from wiki.repo import Repository
+from wiki.users import Users
+
+
+@dataclass
+class Services:
+    """Every service of one wiki, kept in app.extensions["kennis"]."""
+
+    settings: config.Settings
+    db: Database
+    repo: Repository
+    renderer: Renderer
+    catalog: Catalog
+    users: Users
+    permissions: Permissions
+    pages: Pages
+
+
+def build_services(settings: config.Settings) -> Services:
+    db = Database(settings.db_url)
+    repo = Repository(settings.repository, branch=settings.branch,
+                      lock_timeout=settings.write_lock_timeout)
+    renderer = Renderer(settings.cache, memory_items=settings.render_cache_size)
+    catalog = Catalog(db, repo, renderer, lock_dir=settings.instance)
+    permissions = Permissions(anonymous_read=settings.anonymous_read)
+    pages = Pages(repo, catalog, renderer, permissions, settings)
+    return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
+                    users=Users(db), permissions=permissions, pages=pages)
+
+
+def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
+    settings = settings or config.load(**overrides)
+    home.ensure(settings)
+    services = build_services(settings)
+
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=home.secret_key(settings),
+        MAX_CONTENT_LENGTH=settings.max_page_bytes * 2 + 64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        BABEL_DEFAULT_LOCALE=settings.default_language,
+    )
+    app.extensions["kennis"] = services
+
+    _init_theme(app, settings)
+    Babel(app, locale_selector=_locale)
+    app.extensions["csrf"] = CSRFProtect(app)
+    auth.init_app(app, services.users)
+
+    from wiki.views import account, api, browse, errors, pages, security, templating
+
+    errors.init_app(app)
+    templating.init_app(app)
+    security.init_app(app)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(browse.bp)
+    app.register_blueprint(pages.bp)
+    api.init_app(app)
+    return app
+
+
+def _locale() -> str:
+    account = auth.current_account()
+    if account.language:
+        return account.language
+    from flask import current_app
+
+    default = current_app.extensions["kennis"].settings.default_language
+    return request.accept_languages.best_match(["en", "nl"]) or default
+
+
+def _init_theme(app: Flask, settings: config.Settings) -> None:
+    """Templates and static files: the chosen theme first, then `default`.
+
+    `{% extends "default:base.html" %}` lets a theme extend the file it overrides.
+    """
+    default = settings.themes / "default"
+    chosen = settings.themes / settings.theme
+    loaders = [FileSystemLoader(str(chosen / "templates"))] if settings.theme != "default" else []
+    loaders += [FileSystemLoader(str(default / "templates")),
+                PrefixLoader({"default": FileSystemLoader(str(default / "templates"))})]
+    app.jinja_loader = ChoiceLoader(loaders)
+    folders = [p / "static" for p in (chosen, default)]
+
+    @app.route("/static/<path:filename>", endpoint="static")
+    def static(filename: str):
+        for folder in folders:
+            if (folder / filename).is_file():
+                return send_from_directory(folder, filename, max_age=3600)
+        raise HTTPNotFound()

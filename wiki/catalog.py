@@ -1,0 +1,346 @@
+"""The derived page catalog and the catch-up step that keeps it in step with git.
+
+Whatever moves the branch (a web save, a push, an import) ends by calling `catch_up()`, which
+processes the commits `indexed..HEAD`: per-page revision lists (following renames), the page
+table (title, tags, last change), backlinks and tags, then tells listeners (search index,
+notifications) which pages changed. Everything here is derived: `rebuild()` recreates it
+from git alone.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import delete, func, or_, select
+
+from wiki import paths
+from wiki.db import DERIVED_TABLES, Database, LinkRow, PageRow, RevisionRow, State, TagRow
+from wiki.locks import file_lock
+from wiki.render import Renderer
+from wiki.repo import CommitInfo, Repository
+
+INDEXED = "indexed_commit"
+BATCH_TREE_THRESHOLD = 20  # above this many changed pages, one ls-tree beats one call each
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    name: str
+    key: str
+    blob: str
+    title: str
+    tags: tuple[str, ...]
+    lang: str
+    revision: str
+    author: str
+    author_email: str
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    revision: str
+    name: str  # the page's name in that revision
+    action: str  # create, edit, delete, rename
+    old_name: str
+    author: str
+    author_email: str
+    date: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class PageChange:
+    """What a listener hears: the page `key` now has `name`/`blob`, or is gone (`name` None)."""
+
+    key: str
+    name: str | None
+    blob: str | None
+    text: str | None
+    info: PageInfo | None
+
+
+def _page(row: PageRow) -> PageInfo:
+    return PageInfo(name=row.name, key=row.key, blob=row.blob, title=row.title,
+                    tags=tuple(t for t in row.tags.split(" ") if t), lang=row.lang,
+                    revision=row.revision, author=row.author_name,
+                    author_email=row.author_email, updated=row.updated)
+
+
+def _revision(row: RevisionRow) -> RevisionInfo:
+    old_name = (paths.from_file(row.old_path) or row.old_path) if row.old_path else ""
+    return RevisionInfo(revision=row.revision, name=paths.from_file(row.path) or row.path,
+                        action=row.action, old_name=old_name,
+                        author=row.author_name, author_email=row.author_email, date=row.date,
+                        message=row.message)
+
+
+class Catalog:
+    def __init__(self, db: Database, repo: Repository, renderer: Renderer, lock_dir: Path):
+        self.db = db
+        self.repo = repo
+        self.renderer = renderer
+        self.lock_path = Path(lock_dir) / "catch-up.lock"
+        self.listeners: list[Callable[[list[PageChange], bool], None]] = []
+        self._seen_head: str | None = None
+
+    # --- keeping up with git -----------------------------------------------------------------
+
+    def ensure_current(self) -> str | None:
+        """Catch up if the branch moved since this process last looked (cheap when it did not)."""
+        head = self.repo.head()
+        if head != self._seen_head:
+            self.catch_up()
+            self._seen_head = head
+        return head
+
+    def indexed(self) -> str | None:
+        with self.db.session() as s:
+            row = s.get(State, INDEXED)
+            return row.value if row and row.value else None
+
+    def catch_up(self) -> int:
+        """Process every commit not yet reflected; returns how many were processed."""
+        with file_lock(self.lock_path, timeout=300):
+            head = self.repo.head()
+            indexed = self.indexed()
+            if head == indexed:
+                return 0
+            full = indexed is None or head is None or not self._reachable(indexed, head)
+            commits = [] if head is None else self.repo.log(
+                since=None if full else indexed, until=head, reverse=True)
+            changes = self._apply(commits, head, full)
+        for listener in self.listeners:
+            listener(changes, full)
+        self._seen_head = head
+        return len(commits)
+
+    def rebuild(self) -> int:
+        with self.db.session() as s:
+            s.merge(State(name=INDEXED, value=""))
+        return self.catch_up()
+
+    def _reachable(self, indexed: str, head: str) -> bool:
+        try:
+            return self.repo.is_ancestor(indexed, head)
+        except Exception:  # an unknown commit (history rewritten): rebuild from scratch
+            return False
+
+    def _apply(self, commits: list[CommitInfo], head: str | None, full: bool) -> list[PageChange]:
+        final_path: dict[str, str | None] = {}
+        last_commit: dict[str, CommitInfo] = {}
+        with self.db.session() as s:
+            if full:
+                for table in DERIVED_TABLES:
+                    s.execute(delete(table))
+            seq = (s.scalar(select(func.max(RevisionRow.seq))) or 0) + 1
+            for commit in commits:
+                for change in commit.changes:
+                    seq = self._record(s, commit, change, seq, final_path, last_commit)
+            pages = self._refresh_pages(s, head, final_path, last_commit)
+            s.merge(State(name=INDEXED, value=head or ""))
+        return pages
+
+    def _record(self, s, commit, change, seq, final_path, last_commit) -> int:
+        new_name = paths.from_file(change.path)
+        old_name = paths.from_file(change.old_path) if change.old_path else None
+        if change.status == "R" and old_name and new_name:
+            old_key, new_key = paths.key(old_name), paths.key(new_name)
+            if old_key != new_key:
+                # History follows the page: earlier rows move to the new name.
+                s.execute(RevisionRow.__table__.update()
+                          .where(RevisionRow.page_key == old_key).values(page_key=new_key))
+                final_path[old_key] = None
+            action, old_path = "rename", change.old_path
+        elif change.status == "R":
+            # A page renamed to a non-page is a deletion; the reverse is a creation.
+            if old_name:
+                seq = self._add_row(s, commit, paths.key(old_name), change.old_path, "delete",
+                                    "", seq)
+                final_path[paths.key(old_name)] = None
+                last_commit[paths.key(old_name)] = commit
+            if not new_name:
+                return seq
+            action, old_path = "create", ""
+        else:
+            if not new_name:
+                return seq
+            action = {"A": "create", "D": "delete"}.get(change.status, "edit")
+            old_path = ""
+        key = paths.key(new_name)
+        seq = self._add_row(s, commit, key, change.path, action, old_path, seq)
+        final_path[key] = None if action == "delete" else change.path
+        last_commit[key] = commit
+        return seq
+
+    @staticmethod
+    def _add_row(s, commit, key, path, action, old_path, seq) -> int:
+        old_name = paths.from_file(old_path) if old_path else None
+        s.add(RevisionRow(page_key=key, path=path, revision=commit.id, action=action,
+                          old_path=old_path, old_key=paths.key(old_name) if old_name else "",
+                          author_name=commit.author.name, author_email=commit.author.email,
+                          date=commit.date, message=commit.message, seq=seq))
+        return seq + 1
+
+    def _refresh_pages(self, s, head, final_path, last_commit) -> list[PageChange]:
+        alive = {k: p for k, p in final_path.items() if p}
+        if len(alive) > BATCH_TREE_THRESHOLD:
+            tree = self.repo.tree(head)
+            blobs = {k: tree.get(p) for k, p in alive.items()}
+        else:
+            blobs = {k: self.repo.blob_id(head, p) for k, p in alive.items()}
+        texts = self.repo.read_many([b for b in blobs.values() if b])
+        changes: list[PageChange] = []
+        for key, path in final_path.items():
+            s.execute(delete(LinkRow).where(LinkRow.source_key == key))
+            s.execute(delete(TagRow).where(TagRow.page_key == key))
+            blob = blobs.get(key)
+            if not path or not blob:
+                s.execute(delete(PageRow).where(PageRow.key == key))
+                changes.append(PageChange(key, None, None, None, None))
+                continue
+            text = texts[blob].decode("utf-8", errors="replace")
+            rendered = self.renderer.render(text, cache_key=blob)
+            name = paths.from_file(path)
+            commit = last_commit[key]
+            row = PageRow(key=key, name=name, blob=blob,
+                          title=rendered.title or paths.leaf(name), tags=" ".join(rendered.tags),
+                          lang=rendered.lang or "", revision=commit.id,
+                          author_name=commit.author.name, author_email=commit.author.email,
+                          updated=commit.date)
+            s.merge(row)
+            for target in rendered.links:
+                s.merge(LinkRow(source_key=key, target_key=paths.key(target), target_name=target))
+            for tag in rendered.tags:
+                s.merge(TagRow(page_key=key, tag=tag))
+            changes.append(PageChange(key, name, blob, text, _page(row)))
+        return changes
+
+    # --- questions -----------------------------------------------------------------------------
+
+    def page(self, name: str) -> PageInfo | None:
+        with self.db.session() as s:
+            row = s.get(PageRow, paths.key(name))
+            return _page(row) if row else None
+
+    def pages(self, prefix: str = "", limit: int | None = None, offset: int = 0
+              ) -> tuple[int, list[PageInfo]]:
+        query = select(PageRow)
+        if prefix:
+            pkey = paths.key(prefix.strip("/")) + "/"
+            query = query.where(PageRow.key.startswith(pkey, autoescape=True))
+        with self.db.session() as s:
+            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = s.scalars(query.order_by(PageRow.key).offset(offset).limit(limit))
+            return total, [_page(r) for r in rows]
+
+    def existing(self, names: Iterable[str]) -> set[str]:
+        """Which of these page names exist (compared case-insensitively)."""
+        keys = {paths.key(n): n for n in names}
+        if not keys:
+            return set()
+        with self.db.session() as s:
+            found = set(s.scalars(select(PageRow.key).where(PageRow.key.in_(keys))))
+        return {n for k, n in keys.items() if k in found}
+
+    def history(self, name: str, limit: int | None = None, offset: int = 0
+                ) -> list[RevisionInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(select(RevisionRow).where(RevisionRow.page_key == paths.key(name))
+                             .order_by(RevisionRow.seq.desc()).offset(offset).limit(limit))
+            return [_revision(r) for r in rows]
+
+    def revision_count(self, name: str) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count(RevisionRow.id))
+                            .where(RevisionRow.page_key == paths.key(name))) or 0
+
+    def revision(self, name: str, revision: str) -> RevisionInfo | None:
+        """The history row of this page at commit `revision` (full id)."""
+        with self.db.session() as s:
+            row = s.scalar(select(RevisionRow).where(RevisionRow.page_key == paths.key(name),
+                                                     RevisionRow.revision == revision))
+            return _revision(row) if row else None
+
+    def revisions_since(self, name: str, revision: str) -> list[RevisionInfo] | None:
+        """Rows of this page newer than `revision`, or None if it is not in the page's history."""
+        with self.db.session() as s:
+            base = s.scalar(select(RevisionRow.seq).where(
+                RevisionRow.page_key == paths.key(name), RevisionRow.revision == revision))
+            if base is None:
+                return None
+            rows = s.scalars(select(RevisionRow).where(RevisionRow.page_key == paths.key(name),
+                                                       RevisionRow.seq > base)
+                             .order_by(RevisionRow.seq))
+            return [_revision(r) for r in rows]
+
+    def contributors(self, name: str) -> list[tuple[str, int]]:
+        with self.db.session() as s:
+            rows = s.execute(select(RevisionRow.author_name, func.count(RevisionRow.id))
+                             .where(RevisionRow.page_key == paths.key(name))
+                             .group_by(RevisionRow.author_name)
+                             .order_by(func.count(RevisionRow.id).desc(), RevisionRow.author_name))
+            return [(n, c) for n, c in rows]
+
+    def renamed_to(self, name: str) -> str | None:
+        """The current name of a page that was once called `name`, if it still exists."""
+        with self.db.session() as s:
+            row = s.scalar(select(RevisionRow).where(RevisionRow.old_key == paths.key(name),
+                                                     RevisionRow.action == "rename")
+                           .order_by(RevisionRow.seq.desc()).limit(1))
+            if not row:
+                return None
+            page = s.get(PageRow, row.page_key)
+            return page.name if page else None
+
+    def recent(self, limit: int = 50, offset: int = 0, prefix: str = "") -> list[RevisionInfo]:
+        query = select(RevisionRow)
+        if prefix:
+            query = query.where(or_(RevisionRow.page_key.startswith(
+                paths.key(prefix.strip("/")) + "/", autoescape=True)))
+        with self.db.session() as s:
+            rows = s.scalars(query.order_by(RevisionRow.seq.desc()).offset(offset).limit(limit))
+            return [_revision(r) for r in rows]
+
+    def backlinks(self, name: str) -> list[PageInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(select(PageRow).join(LinkRow, LinkRow.source_key == PageRow.key)
+                             .where(LinkRow.target_key == paths.key(name))
+                             .order_by(PageRow.key))
+            return [_page(r) for r in rows]
+
+    def tags(self) -> list[tuple[str, int]]:
+        with self.db.session() as s:
+            rows = s.execute(select(TagRow.tag, func.count(TagRow.page_key))
+                             .group_by(TagRow.tag).order_by(TagRow.tag))
+            return [(t, c) for t, c in rows]
+
+    def tagged(self, tag: str) -> list[PageInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(select(PageRow).join(TagRow, TagRow.page_key == PageRow.key)
+                             .where(TagRow.tag == tag.lower()).order_by(PageRow.key))
+            return [_page(r) for r in rows]
+
+    def check(self) -> list[str]:
+        """Problems between the derived data and git, in plain words (empty when healthy)."""
+        problems = []
+        head = self.repo.head()
+        indexed = self.indexed()
+        if head != indexed:
+            problems.append(f"The page catalog reflects {indexed or 'nothing'}, "
+                            f"but the wiki is at {head}; run `wiki reindex`.")
+            return problems
+        tree = self.repo.tree(head) if head else {}
+        in_git = {paths.key(n): (n, blob) for path, blob in tree.items()
+                  if (n := paths.from_file(path))}
+        with self.db.session() as s:
+            in_db = {r.key: (r.name, r.blob) for r in s.scalars(select(PageRow))}
+        for key in in_git.keys() - in_db.keys():
+            problems.append(f"The page {in_git[key][0]} is in git but missing from the catalog.")
+        for key in in_db.keys() - in_git.keys():
+            problems.append(f"The catalog lists {in_db[key][0]}, which is not in git.")
+        for key in in_git.keys() & in_db.keys():
+            if in_git[key][1] != in_db[key][1]:
+                problems.append(f"The catalog has an old version of {in_git[key][0]}.")
+        return problems

@@ -1,0 +1,187 @@
+"""The `wiki` command line (also `python -m wiki`)."""
+
+import sys
+
+import click
+
+from wiki import config
+from wiki.errors import WikiError
+
+
+def _services(home):
+    from wiki import home as wiki_home
+    from wiki.app import build_services
+
+    settings = config.load(home)
+    wiki_home.ensure(settings)
+    return build_services(settings)
+
+
+def _read_password(from_stdin: bool, prompt: bool = True) -> str | None:
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise click.UsageError("no password on standard input")
+        return line
+    if prompt:
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="WIKI_HOME", type=click.Path(file_okay=False),
+              help="The wiki's home folder (default: WIKI_HOME or the current folder).")
+@click.pass_context
+def main(ctx, home):
+    """Kennis: a self-hosted wiki and knowledge base on git."""
+    ctx.obj = home
+
+
+def _fail_on_wiki_errors(func):
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (WikiError, config.SettingsError) as exc:
+            raise click.ClickException(getattr(exc, "message", str(exc))) from exc
+
+    return wrapper
+
+
+@main.command()
+@click.option("--admin", metavar="NAME", help="Create this admin user if missing.")
+@click.option("--password-stdin", is_flag=True, help="Read the admin's password from stdin.")
+@click.pass_obj
+@_fail_on_wiki_errors
+def init(home, admin, password_stdin):
+    """Create what is missing: repository with starter pages, database, first admin."""
+    from wiki import home as wiki_home
+
+    services = _services(home)
+    services.db.upgrade()
+    password = None
+    if admin and services.users.by_name(admin) is None:
+        password = _read_password(password_stdin)
+    done = wiki_home.initialize(services, admin=admin, password=password)
+    click.echo("; ".join(done).capitalize() + "." if done else "Everything is already there.")
+    _announce_setup(services, None)
+
+
+def _announce_setup(services, base_url: str | None) -> None:
+    """With no users yet, print a one-time link that lets the first admin sign up."""
+    if services.users.count():
+        return
+    token = services.users.create_setup_token()
+    base = (services.settings.base_url or base_url or "http://127.0.0.1:8080").rstrip("/")
+    click.echo("")
+    click.echo("No accounts yet. Open this one-time link to create the first admin:")
+    click.echo(f"    {base}/setup/{token}")
+    click.echo("")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.pass_obj
+@_fail_on_wiki_errors
+def serve(home, host, port, workers):
+    """Run the production server (gunicorn, several worker processes)."""
+    from wiki import home as wiki_home
+    from wiki.server import run
+
+    services = _services(home)
+    wiki_home.initialize(services)
+    _announce_setup(services, f"http://{host}:{port}")
+    services.db.dispose()
+    run(config.load(home), host=host, port=port, workers=workers)
+
+
+@main.group()
+def user():
+    """Manage user accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reader", "editor", "admin"]), default="editor",
+              show_default=True)
+@click.option("--email", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.pass_obj
+@_fail_on_wiki_errors
+def user_add(home, name, role, email, password_stdin):
+    """Add a user."""
+    services = _services(home)
+    services.db.upgrade()
+    account = services.users.create(name, _read_password(password_stdin), role=role, email=email)
+    click.echo(f"Added {account.name} ({account.role}).")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.pass_obj
+@_fail_on_wiki_errors
+def user_passwd(home, name, password_stdin):
+    """Set a user's password (ends their sessions)."""
+    services = _services(home)
+    services.db.upgrade()
+    services.users.set_password(name, _read_password(password_stdin))
+    click.echo(f"Changed the password of {name}.")
+
+
+@main.group()
+def token():
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--label", default="command line", show_default=True, help="The token's name.")
+@click.pass_obj
+@_fail_on_wiki_errors
+def token_create(home, name, label):
+    """Create an API token for user NAME and print it once, alone on the last line."""
+    services = _services(home)
+    services.db.upgrade()
+    value = services.users.create_token(name, label)
+    click.echo(f"New token for {name} (shown only now; store it safely):")
+    click.echo(value)
+
+
+@main.command()
+@click.pass_obj
+@_fail_on_wiki_errors
+def reindex(home):
+    """Rebuild all derived data (catalog, history lists, backlinks) from git."""
+    services = _services(home)
+    services.db.upgrade()
+    count = services.catalog.rebuild()
+    click.echo(f"Reindexed {count} commits.")
+
+
+@main.command()
+@click.pass_obj
+@_fail_on_wiki_errors
+def check(home):
+    """Check the repository (git fsck), the derived data and the database."""
+    services = _services(home)
+    problems = []
+    if not services.repo.exists():
+        raise click.ClickException("There is no repository yet; run `wiki init`.")
+    ok, output = services.repo.fsck()
+    if not ok:
+        problems.append("git fsck found problems:\n" + output)
+    try:
+        services.db.upgrade()
+        problems += services.catalog.check()
+    except Exception as exc:  # a broken database is a finding, not a crash
+        problems.append(f"The database cannot be read: {exc}")
+    if problems:
+        for problem in problems:
+            click.echo(f"- {problem}")
+        raise click.ClickException(f"{len(problems)} problem(s) found.")
+    click.echo("All good: repository, derived data and database are consistent.")

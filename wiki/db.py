@@ -1,0 +1,188 @@
+"""The SQL database: users, tokens and the derived page catalog (SQLAlchemy 2, Alembic).
+
+The one module that builds engines and sessions. SQLite gets WAL and a busy timeout so
+several worker processes can write; PostgreSQL works through the same URL setting.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC and hands them back aware (SQLite forgets the zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    role: Mapped[str] = mapped_column(String(16), default="editor")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    # Bumped on logout-everywhere and password change; sessions carry it and die when it moves.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SetupToken(Base):
+    """One-time link that lets the first admin choose a password."""
+
+    __tablename__ = "setup_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- derived data: rebuilt from git by `wiki reindex`, never edited by hand -------------------
+
+class State(Base):
+    __tablename__ = "derived_state"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class PageRow(Base):
+    __tablename__ = "derived_pages"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    blob: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[str] = mapped_column(Text, default="")  # space separated
+    lang: Mapped[str] = mapped_column(String(8), default="")
+    revision: Mapped[str] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(String(256), default="")
+    author_email: Mapped[str] = mapped_column(String(256), default="")
+    updated: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RevisionRow(Base):
+    """One line of a page's history; `page_key` follows renames, `path` is the file then."""
+
+    __tablename__ = "derived_revisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_key: Mapped[str] = mapped_column(String(300))
+    path: Mapped[str] = mapped_column(String(300))
+    revision: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # create, edit, delete, rename
+    old_path: Mapped[str] = mapped_column(String(300), default="")
+    old_key: Mapped[str] = mapped_column(String(300), default="")  # for old-name redirects
+    author_name: Mapped[str] = mapped_column(String(256), default="")
+    author_email: Mapped[str] = mapped_column(String(256), default="")
+    date: Mapped[datetime] = mapped_column(UTCDateTime)
+    message: Mapped[str] = mapped_column(Text, default="")
+    seq: Mapped[int] = mapped_column(Integer)  # order of catch-up, newest highest
+
+    __table_args__ = (
+        Index("ix_revisions_page", "page_key", "seq"),
+        Index("ix_revisions_seq", "seq"),
+        Index("ix_revisions_old_key", "old_key"),
+    )
+
+
+class LinkRow(Base):
+    __tablename__ = "derived_links"
+    source_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    target_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    target_name: Mapped[str] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_links_target", "target_key"),)
+
+
+class TagRow(Base):
+    __tablename__ = "derived_tags"
+    page_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+    __table_args__ = (Index("ix_tags_tag", "tag"),)
+
+
+DERIVED_TABLES = (State, PageRow, RevisionRow, LinkRow, TagRow)
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        is_sqlite = url.startswith("sqlite")
+        self.engine = create_engine(
+            url,
+            connect_args={"timeout": 30} if is_sqlite else {},
+            pool_pre_ping=not is_sqlite,
+        )
+        if is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on an error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,61 @@
+"""The wiki's home folder: creating what is missing, the secret key and the starter pages."""
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from wiki import config
+
+STARTER = Path(__file__).parent / "starter"
+
+
+def ensure(settings: config.Settings) -> None:
+    """Create the folders a wiki needs (cheap; safe to call at every start)."""
+    for folder in (settings.content, settings.instance, settings.cache):
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def secret_key(settings: config.Settings) -> str:
+    """The secret key kept in `instance/secret_key`, generated on first use (mode 0600)."""
+    path = settings.instance / "secret_key"
+    if not path.exists():
+        settings.instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        # os.link fails if another worker created the key first; then we use theirs.
+        with contextlib.suppress(FileExistsError):
+            os.link(path.with_suffix(".tmp"), path)
+        path.with_suffix(".tmp").unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def starter_pages() -> dict[str, bytes]:
+    """Repository path -> content of the pages a new wiki starts with."""
+    return {str(p.relative_to(STARTER)): p.read_bytes()
+            for p in sorted(STARTER.rglob("*.md"))}
+
+
+def initialize(services, admin: str | None = None, password: str | None = None) -> list[str]:
+    """Create whatever is missing; return what was done, in plain words. Safe to run twice."""
+    from wiki.repo import Author, Write
+
+    done = []
+    settings = services.settings
+    ensure(settings)
+    secret_key(settings)
+    if services.repo.init():
+        done.append(f"created the repository {settings.repository}")
+    services.db.upgrade()
+    with services.repo.write_lock():
+        if services.repo.head() is None:
+            services.repo.commit([Write(path, data) for path, data in starter_pages().items()],
+                                 "Starter pages", Author("Kennis", "kennis@kennis.invalid"),
+                                 parent=None)
+            done.append("added the starter pages")
+    services.catalog.catch_up()
+    if admin and services.users.by_name(admin) is None:
+        services.users.create(admin, password, role="admin")
+        done.append(f"created the admin {admin}")
+    return done

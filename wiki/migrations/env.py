@@ -1,0 +1,11 @@
+"""Alembic environment: the connection comes from wiki.db.Database.upgrade()."""
+
+from alembic import context
+
+from wiki.db import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata,
+                  render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,436 @@
+"""Page use cases: view, save (with 3-way merge), delete, restore, rename, revert, history.
+
+Plain values in, dataclasses out; no Flask. Every method asks `Permissions` first, so views,
+the API and later git and search all obey the same rules.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from wiki import paths
+from wiki.auth import Permissions
+from wiki.catalog import Catalog, PageInfo, RevisionInfo
+from wiki.config import Settings
+from wiki.diffs import Diff, compare
+from wiki.errors import (
+    EditConflict,
+    InvalidInput,
+    PageExists,
+    PageNotFound,
+    PageTooLarge,
+    RevisionNotFound,
+)
+from wiki.render import Heading, Rendered, Renderer
+from wiki.repo import Author, BlameLine, Delete, HeadMoved, NothingToCommit, Repository, Write
+from wiki.users import Account
+
+CAS_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    title: str
+    html: str
+    toc: tuple[Heading, ...]
+    tags: tuple[str, ...]
+    revision: str
+    author: str
+    updated: datetime
+    current: bool  # False when showing an old revision
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    markdown: str
+    revision: str | None  # None for a page that does not exist yet
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    name: str
+    revision: str
+    created: bool = False
+    merged: bool = False
+    unchanged: bool = False
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    name: str
+    from_revision: str | None
+    to_revision: str | None
+    diff: Diff
+
+
+def _author(account: Account) -> Author:
+    return Author(name=account.label, email=account.commit_email)
+
+
+def _normalize_text(markdown) -> str:
+    if not isinstance(markdown, str):
+        raise InvalidInput("The page text must be text.")
+    if "\x00" in markdown:
+        raise InvalidInput("The page text cannot contain NUL characters.")
+    text = markdown.replace("\r\n", "\n").replace("\r", "\n")
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def _message(message, default: str) -> str:
+    message = (message or "").strip() if isinstance(message, str) else ""
+    return message[:1000] or default
+
+
+class Pages:
+    def __init__(self, repo: Repository, catalog: Catalog, renderer: Renderer,
+                 permissions: Permissions, settings: Settings):
+        self.repo = repo
+        self.catalog = catalog
+        self.renderer = renderer
+        self.permissions = permissions
+        self.settings = settings
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def find(self, account: Account, name: str) -> PageInfo:
+        """The stored page for a name typed in any case; PageNotFound when absent or hidden."""
+        name = paths.normalize(name)
+        self.catalog.ensure_current()
+        info = self.catalog.page(name)
+        if info is None or not self.permissions.can_read(account, info.name):
+            self.permissions.require_read(account, name)
+            raise PageNotFound()
+        return info
+
+    def renamed_to(self, account: Account, name: str) -> str | None:
+        target = self.catalog.renamed_to(paths.normalize(name))
+        return target if target and self.permissions.can_read(account, target) else None
+
+    def view(self, account: Account, name: str) -> Page:
+        info = self.find(account, name)
+        rendered = self._render_blob(info.blob)
+        return self._page(info.name, rendered, info.revision, info.author, info.updated,
+                          current=True, title=info.title)
+
+    def _render_blob(self, blob: str) -> Rendered:
+        rendered = self.renderer.cached(blob)
+        if rendered is None:
+            text = self.repo.read_blob(blob).decode("utf-8", errors="replace")
+            rendered = self.renderer.render(text, cache_key=blob)
+        return rendered
+
+    def _page(self, name, rendered: Rendered, revision, author, updated, current, title=None):
+        html = rendered.html
+        if rendered.links:
+            missing = set(rendered.links) - self.catalog.existing(rendered.links)
+            if missing:
+                html = self.renderer.mark_missing(html, missing)
+        return Page(name=name, title=title or rendered.title or paths.leaf(name), html=html,
+                    toc=rendered.toc, tags=rendered.tags, revision=revision, author=author,
+                    updated=updated, current=current)
+
+    def source(self, account: Account, name: str, revision: str | None = None) -> Source:
+        """The Markdown of a page (at a revision); a missing page gives an empty new source."""
+        name = paths.normalize(name)
+        if revision:
+            info = self._old(account, name, revision)
+            _, data = self.repo.read(info.revision, paths.to_file(info.name))
+            return Source(name=self._current_name(account, name), markdown=data.decode(
+                "utf-8", errors="replace"), revision=info.revision)
+        try:
+            info = self.find(account, name)
+        except PageNotFound:
+            self.permissions.require_read(account, name)
+            return Source(name=name, markdown="", revision=None)
+        text = self.repo.read_blob(info.blob).decode("utf-8", errors="replace")
+        return Source(name=info.name, markdown=text, revision=info.revision)
+
+    def _current_name(self, account, name) -> str:
+        info = self.catalog.page(name)
+        return info.name if info else name
+
+    def _old(self, account: Account, name: str, revision: str) -> RevisionInfo:
+        """The history row of the page at `revision`, checked and resolved."""
+        revision = paths.revision(revision)
+        self.permissions.require_read(account, name)
+        if not self.catalog.history(name, limit=1):
+            raise PageNotFound()
+        full = self.repo.resolve(revision)
+        row = self.catalog.revision(name, full)
+        if row is None:
+            # Any commit of the wiki: show the page as it was then, if it existed.
+            for candidate in self.catalog.history(name):
+                if self.repo.is_ancestor(candidate.revision, full):
+                    row = candidate
+                    break
+        if row is None or row.action == "delete":
+            raise RevisionNotFound()
+        return row
+
+    def at_revision(self, account: Account, name: str, revision: str) -> Page:
+        name = paths.normalize(name)
+        row = self._old(account, name, revision)
+        blob, _ = self.repo.read(row.revision, paths.to_file(row.name))
+        rendered = self._render_blob(blob)
+        head = self.catalog.page(name)
+        return self._page(self._current_name(account, name), rendered, row.revision, row.author,
+                          row.date, current=bool(head and head.revision == row.revision))
+
+    def history(self, account: Account, name: str, limit: int | None = None,
+                offset: int = 0) -> list[RevisionInfo]:
+        name = paths.normalize(name)
+        self.permissions.require_read(account, name)
+        self.catalog.ensure_current()
+        rows = self.catalog.history(name, limit=limit, offset=offset)
+        if not rows and offset == 0:
+            raise PageNotFound()
+        return rows
+
+    def contributors(self, account: Account, name: str) -> list[tuple[str, int]]:
+        self.permissions.require_read(account, name)
+        return self.catalog.contributors(name)
+
+    def diff(self, account: Account, name: str, from_rev: str | None, to_rev: str | None
+             ) -> DiffResult:
+        """Diff two revisions; missing `to` means the current one, missing `from` its parent."""
+        name = paths.normalize(name)
+        history = self.history(account, name)
+        to_row = self._old(account, name, to_rev) if to_rev else history[0]
+        if from_rev:
+            from_row = self._old(account, name, from_rev)
+        else:
+            older = [r for r in history if r.date <= to_row.date and r.revision != to_row.revision]
+            index = next((i for i, r in enumerate(history) if r.revision == to_row.revision), None)
+            older = history[index + 1:] if index is not None else older
+            from_row = older[0] if older else None
+        old = self._text_at(from_row) if from_row else ""
+        new = self._text_at(to_row)
+        diff = compare(old, new, from_label=(from_row.revision[:10] if from_row else "empty"),
+                       to_label=to_row.revision[:10])
+        return DiffResult(name=self._current_name(account, name),
+                          from_revision=from_row.revision if from_row else None,
+                          to_revision=to_row.revision, diff=diff)
+
+    def _text_at(self, row: RevisionInfo) -> str:
+        if row.action == "delete":
+            return ""
+        _, data = self.repo.read(row.revision, paths.to_file(row.name))
+        return data.decode("utf-8", errors="replace")
+
+    def blame(self, account: Account, name: str, revision: str | None = None
+              ) -> tuple[str, list[BlameLine]]:
+        name = paths.normalize(name)
+        if revision:
+            row = self._old(account, name, revision)
+        else:
+            info = self.find(account, name)
+            row = self.catalog.revision(info.name, info.revision)
+        return row.revision, self.repo.blame(row.revision, paths.to_file(row.name))
+
+    def backlinks(self, account: Account, name: str) -> list[PageInfo]:
+        name = paths.normalize(name)
+        self.permissions.require_read(account, name)
+        return [p for p in self.catalog.backlinks(name)
+                if self.permissions.can_read(account, p.name)]
+
+    def index(self, account: Account, prefix: str = "", limit: int | None = None,
+              offset: int = 0) -> tuple[int, list[PageInfo]]:
+        self.permissions.require_read(account)
+        if prefix:
+            prefix = paths.normalize(prefix)
+        self.catalog.ensure_current()
+        total, pages = self.catalog.pages(prefix, limit=limit, offset=offset)
+        return total, [p for p in pages if self.permissions.can_read(account, p.name)]
+
+    def recent(self, account: Account, limit: int = 50, offset: int = 0
+               ) -> list[RevisionInfo]:
+        self.permissions.require_read(account)
+        self.catalog.ensure_current()
+        return [r for r in self.catalog.recent(limit=limit, offset=offset)
+                if self.permissions.can_read(account, r.name)]
+
+    def tags(self, account: Account) -> list[tuple[str, int]]:
+        self.permissions.require_read(account)
+        self.catalog.ensure_current()
+        return self.catalog.tags()
+
+    def tagged(self, account: Account, tag: str) -> list[PageInfo]:
+        self.permissions.require_read(account)
+        return [p for p in self.catalog.tagged(tag) if self.permissions.can_read(account, p.name)]
+
+    def preview(self, account: Account, markdown: str) -> Page:
+        self.permissions.require_read(account)
+        text = _normalize_text(markdown)
+        self._check_size(text)
+        rendered = self.renderer.render(text)
+        return self._page("preview", rendered, "", account.label, None, current=False)
+
+    def deleted_revision(self, account: Account, name: str) -> RevisionInfo | None:
+        """The deletion of a page that no longer exists, so it can be offered for restore."""
+        name = paths.normalize(name)
+        if not self.permissions.can_read(account, name) or self.catalog.page(name):
+            return None
+        rows = self.catalog.history(name, limit=1)
+        return rows[0] if rows and rows[0].action == "delete" else None
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _check_size(self, text: str) -> bytes:
+        data = text.encode("utf-8")
+        if len(data) > self.settings.max_page_bytes:
+            raise PageTooLarge(f"A page can be at most {self.settings.max_page_bytes:,} bytes; "
+                               f"this one has {len(data):,}.")
+        return data
+
+    def save(self, account: Account, name: str, markdown: str, message: str = "",
+             base_revision: str | None = None) -> SaveResult:
+        """Save a page. With `base_revision` (the revision the edit started from), changes made
+        by others since are merged in, or EditConflict is raised when they overlap."""
+        name = paths.normalize(name)
+        text = _normalize_text(markdown)
+        self.permissions.require_write(account, name)
+        data = self._check_size(text)
+        if base_revision:
+            base_revision = paths.revision(base_revision)
+        with self.repo.write_lock():
+            for _attempt in range(CAS_RETRIES):
+                head = self.catalog.ensure_current()
+                info = self.catalog.page(name)
+                stored = info.name if info else name
+                merged = False
+                if info and base_revision:
+                    text, merged = self._merge(account, info, text, base_revision)
+                    data = self._check_size(text)
+                default = f"Update {stored}" if info else f"Create {stored}"
+                try:
+                    revision = self.repo.commit([Write(paths.to_file(stored), data)],
+                                                _message(message, default), _author(account),
+                                                parent=head)
+                except NothingToCommit:
+                    return SaveResult(stored, info.revision if info else "", unchanged=True)
+                except HeadMoved:
+                    continue  # a push landed meanwhile: merge again on top of it
+                self.catalog.catch_up()
+                return SaveResult(stored, revision, created=info is None, merged=merged)
+        raise EditConflict("", "", text, "", "")  # pragma: no cover - pushes kept winning
+
+    def _merge(self, account: Account, info: PageInfo, yours: str, base_revision: str
+               ) -> tuple[str, bool]:
+        theirs = self.repo.read_blob(info.blob).decode("utf-8", errors="replace")
+        try:
+            base_full = self.repo.resolve(base_revision)
+        except RevisionNotFound as exc:
+            raise InvalidInput("The base revision is not a revision of this wiki.") from exc
+        if base_full == info.revision:
+            return yours, False
+        newer = self.catalog.revisions_since(info.name, base_full)
+        if newer is None:
+            if not self.repo.is_ancestor(base_full, info.revision):
+                raise InvalidInput("The base revision is not a revision of this page.")
+            base_row = next((r for r in self.catalog.history(info.name)
+                             if self.repo.is_ancestor(r.revision, base_full)), None)
+            if base_row is None or base_row.revision == info.revision:
+                return yours, False
+            newer = self.catalog.revisions_since(info.name, base_row.revision) or []
+            base_full = base_row.revision
+        if all(r.author_email == account.commit_email for r in newer):
+            return yours, False  # only your own later saves: your newest text wins
+        base_row = self.catalog.revision(info.name, base_full)
+        base_text = self._text_at(base_row) if base_row else ""
+        if theirs == yours:
+            return yours, False
+        merged, conflict = self.repo.merge3(base_text, yours, theirs)
+        if conflict:
+            raise EditConflict(base=base_text, theirs=theirs, yours=yours,
+                               merged_with_markers=merged, head_revision=info.revision)
+        return merged, True
+
+    def delete(self, account: Account, name: str, message: str = "") -> str:
+        info = self.find(account, name)
+        self.permissions.require_write(account, info.name)
+        return self._commit(account, lambda i: [Delete(paths.to_file(i.name))], info.name,
+                            message, f"Delete {info.name}")
+
+    def restore(self, account: Account, name: str, message: str = "") -> SaveResult:
+        name = paths.normalize(name)
+        self.permissions.require_write(account, name)
+        deleted = self.deleted_revision(account, name)
+        if deleted is None:
+            raise PageNotFound("There is no deleted page with this name.")
+        last = next(r for r in self.catalog.history(name) if r.action != "delete")
+        text = self._text_at(last)
+        return self.save(account, last.name, text, _message(message, f"Restore {last.name}"))
+
+    def revert(self, account: Account, name: str, revision: str, message: str = ""
+               ) -> SaveResult:
+        name = paths.normalize(name)
+        self.permissions.require_write(account, name)
+        row = self._old(account, name, revision)
+        text = self._text_at(row)
+        current = self._current_name(account, name)
+        return self.save(account, current, text,
+                         _message(message, f"Revert {current} to {row.revision[:10]}"))
+
+    def rename(self, account: Account, name: str, to: str, rewrite_links: bool = False,
+               message: str = "") -> str:
+        info = self.find(account, name)
+        to = paths.normalize(to)
+        self.permissions.require_write(account, info.name)
+        self.permissions.require_write(account, to)
+        if to == info.name:
+            raise InvalidInput("The new name is the same as the old one.")
+        target = self.catalog.page(to)
+        if target and target.key != info.key:
+            raise PageExists(f"A page called {target.name} already exists.")
+
+        def changes(current: PageInfo):
+            data = self.repo.read_blob(current.blob)
+            result = [Delete(paths.to_file(current.name)), Write(paths.to_file(to), data)]
+            if rewrite_links:
+                result += self._rewritten_links(account, current.name, to)
+            return result
+
+        return self._commit(account, changes, info.name, message,
+                            f"Rename {info.name} to {to}")
+
+    def _rewritten_links(self, account: Account, old: str, new: str) -> list[Write]:
+        pattern = re.compile(r"\[\[\s*([^\]|]+?)\s*(\|[^\]]*)?\]\]")
+        old_key = paths.key(old)
+        writes = []
+        for page in self.catalog.backlinks(old):
+            if page.key == old_key or not self.permissions.can_write(account, page.name):
+                continue
+            text = self.repo.read_blob(page.blob).decode("utf-8", errors="replace")
+
+            def swap(match: re.Match) -> str:
+                try:
+                    target = paths.normalize(match.group(1))
+                except Exception:
+                    return match.group(0)
+                if paths.key(target) != old_key:
+                    return match.group(0)
+                return f"[[{new}{match.group(2) or ''}]]"
+
+            new_text = pattern.sub(swap, text)
+            if new_text != text:
+                writes.append(Write(paths.to_file(page.name), new_text.encode("utf-8")))
+        return writes
+
+    def _commit(self, account: Account, changes, name: str, message: str, default: str) -> str:
+        """Commit `changes(page_info)` under the write lock, retrying if a push moved HEAD."""
+        with self.repo.write_lock():
+            for _attempt in range(CAS_RETRIES):
+                head = self.catalog.ensure_current()
+                info = self.catalog.page(name)
+                if info is None:
+                    raise PageNotFound()
+                try:
+                    revision = self.repo.commit(changes(info), _message(message, default),
+                                                _author(account), parent=head)
+                except HeadMoved:
+                    continue
+                self.catalog.catch_up()
+                return revision
+        raise PageNotFound()  # pragma: no cover

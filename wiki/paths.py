@@ -1,0 +1,94 @@
+"""Page names: what is allowed, and how a name maps to a file in git.
+
+A page `Team/Onboarding` is the file `Team/Onboarding.md`. Names keep the case their author
+typed and are compared case-insensitively (`key`). Anything that could escape the repository
+or confuse a reader is refused here, once, for every route.
+"""
+
+import re
+import unicodedata
+
+from wiki.errors import InvalidPath, InvalidRevision
+
+PAGE_SUFFIX = ".md"
+MAX_NAME_BYTES = 255
+MAX_SEGMENT_BYTES = 255 - len(PAGE_SUFFIX)
+
+# Bidi overrides/isolates and other invisible format characters (CVE-2021-42574 "Trojan
+# Source") as well as every control character are refused.
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_FORBIDDEN_CHARS = set('\\:*?"<>|')
+_HEX_REVISION = re.compile(r"[0-9a-f]{4,64}")
+
+
+def normalize(name: str) -> str:
+    """Return the canonical spelling of a page name, or raise InvalidPath.
+
+    Leading and trailing slashes and surrounding spaces are dropped; a trailing `.md` is
+    accepted and removed. The result is NFC.
+    """
+    if not isinstance(name, str):
+        raise InvalidPath("A page name must be text.")
+    name = unicodedata.normalize("NFC", name.strip().strip("/").strip())
+    if name.lower().endswith(PAGE_SUFFIX):
+        name = name[: -len(PAGE_SUFFIX)]
+    if not name:
+        raise InvalidPath("A page name cannot be empty.")
+    if len(name.encode("utf-8")) + len(PAGE_SUFFIX) > MAX_NAME_BYTES:
+        raise InvalidPath(f"A page name can be at most {MAX_NAME_BYTES - 3} bytes long.")
+    for char in name:
+        if char in _FORBIDDEN_CHARS:
+            raise InvalidPath(f"A page name cannot contain {char!r}.")
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            raise InvalidPath("A page name cannot contain control or invisible characters.")
+    segments = name.split("/")
+    for segment in segments:
+        if segment != segment.strip() or not segment:
+            raise InvalidPath("A part of a page name cannot be empty or start or end with a space.")
+        if segment.startswith("."):
+            raise InvalidPath("A part of a page name cannot start with a dot.")
+        if segment.lower() == ".git" or segment in {".", ".."}:
+            raise InvalidPath("This page name is reserved.")
+    return name
+
+
+def key(name: str) -> str:
+    """The case-insensitive key under which a page name is unique."""
+    return name.casefold()
+
+
+def to_file(name: str) -> str:
+    """The path of a page's file inside the repository."""
+    return normalize(name) + PAGE_SUFFIX
+
+
+def from_file(path: str) -> str | None:
+    """The page name of a repository file, or None when the file is not a page."""
+    if not path.endswith(PAGE_SUFFIX):
+        return None
+    try:
+        return normalize(path[: -len(PAGE_SUFFIX)])
+    except InvalidPath:
+        return None
+
+
+def namespace(name: str) -> str:
+    """`Team/Onboarding` -> `Team`; a top-level page has the empty namespace."""
+    return name.rpartition("/")[0]
+
+
+def leaf(name: str) -> str:
+    """`Team/Onboarding` -> `Onboarding`."""
+    return name.rpartition("/")[2]
+
+
+def revision(value: str) -> str:
+    """Validate a revision from a user: a hex commit id or HEAD; never reaches git otherwise."""
+    if not isinstance(value, str):
+        raise InvalidRevision()
+    value = value.strip()
+    if value == "HEAD":
+        return value
+    if _HEX_REVISION.fullmatch(value.lower()):
+        return value.lower()
+    raise InvalidRevision()

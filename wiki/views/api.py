@@ -1,0 +1,246 @@
+"""The JSON API under /api/v1, with its OpenAPI document generated from this code.
+
+flask-smorest builds the document from the marshmallow schemas below. Reads accept a browser
+session or a bearer token; writes need a bearer token (a session cookie never writes here,
+which also makes CSRF moot for this blueprint).
+"""
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields, validate
+from werkzeug.exceptions import HTTPException
+
+from wiki import paths
+from wiki.auth import caller
+from wiki.errors import PermissionDenied, Unauthorized
+from wiki.views.errors import error_response
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1",
+               description="Pages of the wiki: read, write, move, history and diffs.")
+
+
+class ErrorBody(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
+class ErrorSchema(Schema):
+    """Every error: {"error": {"code", "message"}}."""
+
+    error = fields.Nested(ErrorBody)
+
+
+class _Api(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        if error.code == 422:  # webargs validation: report it as bad input, field by field
+            messages = (getattr(error, "data", None) or {}).get("messages", {})
+            return error_response(400, "invalid_input", "The request is not valid.",
+                                  fields=_flatten(messages))
+        code = (error.name or "error").lower().replace(" ", "_")
+        return error_response(error.code or 500, code, error.description or error.name)
+
+
+def _flatten(messages) -> dict:
+    out = {}
+    for location in messages.values() if isinstance(messages, dict) else []:
+        if isinstance(location, dict):
+            out.update(location)
+    return out
+
+
+def init_app(app) -> None:
+    app.config.update(
+        API_TITLE="Kennis",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]},
+    )
+    api = _Api(app)
+    app.extensions["csrf"].exempt(bp)
+    api.register_blueprint(bp)
+
+
+# --- schemas ---------------------------------------------------------------------------------
+
+class PageSummary(Schema):
+    path = fields.String()
+    title = fields.String()
+    updated = fields.DateTime()
+
+
+class PageListQuery(Schema):
+    prefix = fields.String(load_default="")
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**9))
+
+
+class PageList(Schema):
+    total = fields.Integer()
+    pages = fields.List(fields.Nested(PageSummary))
+
+
+class PageSchema(Schema):
+    path = fields.String()
+    title = fields.String()
+    markdown = fields.String()
+    html = fields.String()
+    revision = fields.String()
+    author = fields.String()
+    updated = fields.DateTime()
+    tags = fields.List(fields.String())
+
+
+class PageWrite(Schema):
+    markdown = fields.String(required=True)
+    message = fields.String(load_default="")
+    base_revision = fields.String(load_default=None, allow_none=True)
+
+
+class WriteResult(Schema):
+    path = fields.String()
+    revision = fields.String()
+    merged = fields.Boolean()
+    created = fields.Boolean()
+
+
+class MoveRequest(Schema):
+    to = fields.String(required=True)
+    message = fields.String(load_default="")
+    rewrite_links = fields.Boolean(load_default=False)
+
+
+class RevisionSchema(Schema):
+    revision = fields.String()
+    author = fields.String()
+    date = fields.DateTime()
+    message = fields.String()
+    action = fields.String()
+    path = fields.String()
+
+
+class HistoryQuery(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**9))
+
+
+class HistorySchema(Schema):
+    revisions = fields.List(fields.Nested(RevisionSchema))
+
+
+class DiffQuery(Schema):
+    from_ = fields.String(data_key="from", load_default=None)
+    to = fields.String(load_default=None)
+
+
+class DiffSchema(Schema):
+    from_ = fields.String(data_key="from", allow_none=True)
+    to = fields.String()
+    unified = fields.String()
+    html = fields.String()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _pages():
+    return current_app.extensions["kennis"].pages
+
+
+def _reader():
+    found = caller()
+    if found.via == "bad-token":
+        raise Unauthorized("The token is not valid.")
+    return found.account
+
+
+def _writer():
+    found = caller()
+    if found.via != "token":
+        if found.via == "session":
+            raise PermissionDenied("Writing through the API needs a bearer token.")
+        raise Unauthorized("Writing through the API needs a bearer token.")
+    return found.account
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+@bp.route("/pages")
+@bp.arguments(PageListQuery, location="query")
+@bp.response(200, PageList)
+@bp.alt_response(401, schema=ErrorSchema)
+def list_pages(query):
+    """List pages, optionally under a namespace prefix."""
+    total, pages = _pages().index(_reader(), query["prefix"], limit=query["limit"],
+                                  offset=query["offset"])
+    return {"total": total,
+            "pages": [{"path": p.name, "title": p.title, "updated": p.updated} for p in pages]}
+
+
+@bp.route("/pages/<path:path>")
+class PageResource(MethodView):
+    @bp.response(200, PageSchema)
+    @bp.alt_response(404, schema=ErrorSchema)
+    def get(self, path):
+        """Read a page: its Markdown, rendered HTML and current revision."""
+        account = _reader()
+        page = _pages().view(account, path)
+        source = _pages().source(account, page.name)
+        return {"path": page.name, "title": page.title, "markdown": source.markdown,
+                "html": page.html, "revision": page.revision, "author": page.author,
+                "updated": page.updated, "tags": list(page.tags)}
+
+    @bp.arguments(PageWrite)
+    @bp.response(200, WriteResult)
+    @bp.alt_response(201, schema=WriteResult)
+    @bp.alt_response(409, schema=ErrorSchema)
+    def put(self, body, path):
+        """Create or update a page. With `base_revision`, concurrent edits are merged, or
+        409 with the conflict when they overlap."""
+        result = _pages().save(_writer(), path, body["markdown"], body["message"],
+                               body["base_revision"])
+        payload = {"path": result.name, "revision": result.revision, "merged": result.merged,
+                   "created": result.created}
+        return payload, 201 if result.created else 200
+
+    @bp.response(204)
+    @bp.alt_response(404, schema=ErrorSchema)
+    def delete(self, path):
+        """Delete a page (its history is kept)."""
+        _pages().delete(_writer(), path)
+
+
+@bp.route("/move/<path:path>", methods=["POST"])
+@bp.arguments(MoveRequest)
+@bp.response(200, WriteResult)
+def move(body, path):
+    """Rename a page; its history follows and the old name redirects."""
+    revision = _pages().rename(_writer(), path, body["to"], rewrite_links=body["rewrite_links"],
+                               message=body["message"])
+    return {"path": paths.normalize(body["to"]), "revision": revision, "merged": False,
+            "created": False}
+
+
+@bp.route("/history/<path:path>")
+@bp.arguments(HistoryQuery, location="query")
+@bp.response(200, HistorySchema)
+def history(query, path):
+    """The page's revisions, newest first (following renames)."""
+    rows = _pages().history(_reader(), path, limit=query["limit"], offset=query["offset"])
+    return {"revisions": [{"revision": r.revision, "author": r.author, "date": r.date,
+                           "message": r.message, "action": r.action, "path": r.name}
+                          for r in rows]}
+
+
+@bp.route("/diff/<path:path>")
+@bp.arguments(DiffQuery, location="query")
+@bp.response(200, DiffSchema)
+def diff(query, path):
+    """Diff two revisions of a page (default: the current one against its predecessor)."""
+    result = _pages().diff(_reader(), path, query["from_"], query["to"])
+    return {"from_": result.from_revision, "to": result.to_revision,
+            "unified": result.diff.unified, "html": result.diff.inline_html()}

@@ -1,0 +1,73 @@
+"""Finding pages: the page index, recent changes with their Atom feed, and tags."""
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from wiki import paths
+from wiki.auth import current_account
+
+bp = Blueprint("browse", __name__)
+HOME = "Home"
+
+
+def _pages():
+    return current_app.extensions["kennis"].pages
+
+
+@bp.route("/")
+def home():
+    return redirect(url_for("pages.view", name=HOME))
+
+
+@bp.route("/index", defaults={"prefix": ""})
+@bp.route("/index/<path:prefix>")
+def index(prefix: str):
+    total, pages = _pages().index(current_account(), prefix)
+    prefix = paths.normalize(prefix) if prefix else ""
+    return render_template("index.html", prefix=prefix, pages=pages, total=total, tree=_tree(
+        pages, prefix))
+
+
+def _tree(pages, prefix: str) -> list[dict]:
+    """Nest page names into folders: [{"name", "page", "children"}], sorted."""
+    root: dict = {}
+    strip = len(prefix) + 1 if prefix else 0
+    for page in pages:
+        node = root
+        parts = page.name[strip:].split("/")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {"page": None, "children": {}})["children"]
+        node.setdefault(parts[-1], {"page": None, "children": {}})["page"] = page
+
+    def walk(nodes: dict, base: str) -> list[dict]:
+        return [{"name": name, "path": f"{base}{name}", "page": n["page"],
+                 "children": walk(n["children"], f"{base}{name}/")}
+                for name, n in sorted(nodes.items(), key=lambda kv: kv[0].casefold())]
+
+    return walk(root, f"{prefix}/" if prefix else "")
+
+
+@bp.route("/recent")
+def recent():
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    changes = _pages().recent(current_account(), limit=51, offset=offset)
+    return render_template("recent.html", changes=changes[:50], offset=offset,
+                           more=len(changes) > 50)
+
+
+@bp.route("/recent.atom")
+def feed():
+    changes = _pages().recent(current_account(), limit=50)
+    settings = current_app.extensions["kennis"].settings
+    base = (settings.base_url or request.url_root).rstrip("/")
+    body = render_template("feed.xml", changes=changes, base=base)
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.route("/tags")
+def tags():
+    return render_template("tags.html", tags=_pages().tags(current_account()))
+
+
+@bp.route("/tag/<tag>")
+def tag(tag: str):
+    return render_template("tag.html", tag=tag, pages=_pages().tagged(current_account(), tag))

@@ -1,0 +1,52 @@
+"""The one place that turns named errors into responses: JSON under /api, HTML elsewhere."""
+
+from flask import jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from wiki.errors import EditConflict, Unauthorized, WikiError
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, **extra):
+    if wants_json():
+        body = {"error": {"code": code, "message": message}, **extra}
+        return jsonify(body), status
+    return render_template("error.html", status=status, code=code, message=message), status
+
+
+def init_app(app) -> None:
+    @app.errorhandler(WikiError)
+    def wiki_error(exc: WikiError):
+        if isinstance(exc, Unauthorized) and not wants_json():
+            return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
+        extra = {}
+        if isinstance(exc, EditConflict):
+            extra["conflict"] = {"base": exc.base, "theirs": exc.theirs, "yours": exc.yours,
+                                 "merged_with_markers": exc.merged_with_markers,
+                                 "revision": exc.head_revision}
+        return error_response(exc.status, exc.code, exc.message, **extra)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(400, "csrf", _("The form expired or was sent from elsewhere. "
+                                             "Go back, reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {
+            404: _("There is nothing here."),
+            405: _("This address does not accept that method."),
+            413: _("What you sent is too large."),
+        }
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code,
+                              messages.get(exc.code, exc.description or exc.name))
+
+    @app.errorhandler(UnicodeDecodeError)
+    def bad_encoding(exc):
+        return error_response(400, "invalid_encoding", _("The request is not valid UTF-8."))

@@ -1,0 +1,169 @@
+"""Page routes. Actions come before the page path (`/history/<page>`), so any page name works."""
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from wiki import paths
+from wiki.auth import current_account
+from wiki.errors import EditConflict, PageNotFound
+
+bp = Blueprint("pages", __name__)
+
+
+def _pages():
+    return current_app.extensions["kennis"].pages
+
+
+def _form_text(name: str) -> str:
+    return request.form.get(name, "")
+
+
+@bp.route("/wiki/<path:name>")
+def view(name: str):
+    account = current_account()
+    normalized = paths.normalize(name)
+    try:
+        page = _pages().view(account, normalized)
+    except PageNotFound:
+        target = _pages().renamed_to(account, normalized)
+        if target:
+            return redirect(url_for("pages.view", name=target), 301)
+        deleted = _pages().deleted_revision(account, normalized)
+        can_write = current_app.extensions["kennis"].permissions.can_write(account, normalized)
+        return render_template("missing.html", name=normalized, deleted=deleted,
+                               can_write=can_write), 404
+    if page.name != name:
+        return redirect(url_for("pages.view", name=page.name), 301)
+    return render_template("page.html", page=page,
+                           contributors=_pages().contributors(account, page.name))
+
+
+@bp.route("/rev/<revision>/<path:name>")
+def revision(revision: str, name: str):
+    page = _pages().at_revision(current_account(), name, revision)
+    return render_template("page.html", page=page, contributors=None)
+
+
+@bp.route("/raw/<path:name>")
+def raw(name: str):
+    source = _pages().source(current_account(), name, request.args.get("rev") or None)
+    if source.revision is None:
+        raise PageNotFound()
+    return Response(source.markdown, mimetype="text/plain",
+                    headers={"Content-Security-Policy": "sandbox"})
+
+
+@bp.route("/edit/<path:name>", methods=["GET", "POST"])
+def edit(name: str):
+    account = current_account()
+    pages = _pages()
+    if request.method == "GET":
+        current_app.extensions["kennis"].permissions.require_write(account, name)
+        source = pages.source(account, name)
+        if source.name != paths.normalize(name):
+            return redirect(url_for("pages.edit", name=source.name))
+        return render_template("edit.html", name=source.name, markdown=source.markdown,
+                               base=source.revision or "", message="")
+    markdown = _form_text("markdown")
+    base = _form_text("base") or None
+    try:
+        result = pages.save(account, name, markdown, _form_text("message"), base)
+    except EditConflict as conflict:
+        return render_template("conflict.html", name=paths.normalize(name), conflict=conflict,
+                               message=_form_text("message")), 409
+    if result.merged:
+        flash(_("Someone else changed this page while you were editing; "
+                "both changes were merged."), "ok")
+    elif result.unchanged:
+        flash(_("Nothing changed, so nothing was saved."), "ok")
+    return redirect(url_for("pages.view", name=result.name))
+
+
+@bp.route("/preview", methods=["POST"])
+def preview():
+    page = _pages().preview(current_account(), _form_text("markdown"))
+    return jsonify({"html": page.html})
+
+
+@bp.route("/history/<path:name>")
+def history(name: str):
+    account = current_account()
+    limit = 100
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    revisions = _pages().history(account, name, limit=limit + 1, offset=offset)
+    return render_template("history.html", name=paths.normalize(name),
+                           revisions=revisions[:limit], offset=offset, limit=limit,
+                           more=len(revisions) > limit)
+
+
+@bp.route("/diff/<path:name>")
+def diff(name: str):
+    result = _pages().diff(current_account(), name, request.args.get("from") or None,
+                           request.args.get("to") or None)
+    mode = "side" if request.args.get("mode") == "side" else "inline"
+    return render_template("diff.html", result=result, mode=mode)
+
+
+@bp.route("/blame/<path:name>")
+def blame(name: str):
+    revision, lines = _pages().blame(current_account(), name, request.args.get("rev") or None)
+    return render_template("blame.html", name=paths.normalize(name), revision=revision,
+                           lines=lines)
+
+
+@bp.route("/revert/<path:name>", methods=["POST"])
+def revert(name: str):
+    result = _pages().revert(current_account(), name, _form_text("revision"),
+                             _form_text("message"))
+    flash(_("The page was restored to that version."), "ok")
+    return redirect(url_for("pages.view", name=result.name))
+
+
+@bp.route("/rename/<path:name>", methods=["GET", "POST"])
+def rename(name: str):
+    account = current_account()
+    info = _pages().find(account, name)
+    current_app.extensions["kennis"].permissions.require_write(account, info.name)
+    if request.method == "GET":
+        return render_template("rename.html", name=info.name,
+                               backlinks=_pages().backlinks(account, info.name))
+    target = _form_text("to")
+    _pages().rename(account, info.name, target, rewrite_links=bool(request.form.get("rewrite")),
+                    message=_form_text("message"))
+    flash(_("The page was renamed; its old name leads here."), "ok")
+    return redirect(url_for("pages.view", name=paths.normalize(target)))
+
+
+@bp.route("/delete/<path:name>", methods=["GET", "POST"])
+def delete(name: str):
+    account = current_account()
+    info = _pages().find(account, name)
+    current_app.extensions["kennis"].permissions.require_write(account, info.name)
+    if request.method == "GET":
+        return render_template("delete.html", name=info.name)
+    _pages().delete(account, info.name, _form_text("message"))
+    flash(_("The page was deleted. Its history is kept and it can be restored."), "ok")
+    return redirect(url_for("pages.view", name=info.name))
+
+
+@bp.route("/restore/<path:name>", methods=["POST"])
+def restore(name: str):
+    result = _pages().restore(current_account(), name, _form_text("message"))
+    flash(_("The page was restored."), "ok")
+    return redirect(url_for("pages.view", name=result.name))
+
+
+@bp.route("/backlinks/<path:name>")
+def backlinks(name: str):
+    pages = _pages().backlinks(current_account(), name)
+    return render_template("backlinks.html", name=paths.normalize(name), pages=pages)
