@@ -17,6 +17,9 @@ from wiki.pages import Pages
 from wiki.render import Renderer
 from wiki.repo import Repository
 from wiki.users import Users
+from wiki.views.pagecache import PageViewCache
+
+BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
 
 @dataclass
@@ -65,6 +68,7 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
         BABEL_DEFAULT_LOCALE=settings.default_language,
     )
     app.extensions["kennis"] = services
+    app.extensions["kennis_views"] = PageViewCache()
 
     _init_theme(app, settings)
     Babel(app, locale_selector=_locale)
@@ -98,11 +102,12 @@ def _init_theme(app: Flask, settings: config.Settings) -> None:
 
     `{% extends "default:base.html" %}` lets a theme extend the file it overrides.
     """
-    default = settings.themes / "default"
+    default = BUILTIN_THEMES / "default"
     chosen = settings.themes / settings.theme
     loaders = [FileSystemLoader(str(chosen / "templates"))] if settings.theme != "default" else []
     loaders += [FileSystemLoader(str(default / "templates")),
-                PrefixLoader({"default": FileSystemLoader(str(default / "templates"))})]
+                PrefixLoader({"default": FileSystemLoader(str(default / "templates"))},
+                             delimiter=":")]
     app.jinja_loader = ChoiceLoader(loaders)
     folders = [p / "static" for p in (chosen, default)]
 

@@ -9,7 +9,7 @@ from git alone.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select
@@ -22,6 +22,7 @@ from wiki.repo import CommitInfo, Repository
 
 INDEXED = "indexed_commit"
 BATCH_TREE_THRESHOLD = 20  # above this many changed pages, one ls-tree beats one call each
+MEMO_LIMIT = 20_000  # answers remembered per process for the current HEAD
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class PageChange:
     info: PageInfo | None
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _page(row: PageRow) -> PageInfo:
     return PageInfo(name=row.name, key=row.key, blob=row.blob, title=row.title,
                     tags=tuple(t for t in row.tags.split(" ") if t), lang=row.lang,
@@ -84,6 +89,8 @@ class Catalog:
         self.lock_path = Path(lock_dir) / "catch-up.lock"
         self.listeners: list[Callable[[list[PageChange], bool], None]] = []
         self._seen_head: str | None = None
+        self._memo: dict = {}
+        self._memo_head: str | None = None
 
     # --- keeping up with git -----------------------------------------------------------------
 
@@ -94,6 +101,11 @@ class Catalog:
             self.catch_up()
             self._seen_head = head
         return head
+
+    @property
+    def seen_head(self) -> str | None:
+        """The HEAD this process last caught up to."""
+        return self._seen_head
 
     def indexed(self) -> str | None:
         with self.db.session() as s:
@@ -219,10 +231,39 @@ class Catalog:
 
     # --- questions -----------------------------------------------------------------------------
 
+    def _remembered(self, kind: str, arg, compute):
+        """Answer from this process's memo for the HEAD last seen, else compute and keep it.
+
+        Page views ask the same questions between saves; the answers only change when the
+        branch moves, and every entry is tied to the HEAD it was computed under, so a stale
+        answer can never be served after `ensure_current()` saw a newer HEAD.
+        """
+        head = self._seen_head
+        if self._memo_head != head or len(self._memo) > MEMO_LIMIT:
+            self._memo = {}
+            self._memo_head = head
+        memo = self._memo
+        try:
+            return memo[kind, arg]
+        except KeyError:
+            value = compute()
+            if self._memo_head == head:
+                memo[kind, arg] = value
+            return value
+
     def page(self, name: str) -> PageInfo | None:
-        with self.db.session() as s:
-            row = s.get(PageRow, paths.key(name))
-            return _page(row) if row else None
+        key = paths.key(name)
+        return self._remembered("page", key, lambda: self._load_page(key))
+
+    def _load_page(self, key: str) -> PageInfo | None:
+        with self.db.engine.connect() as c:
+            row = c.execute(select(PageRow.__table__).where(PageRow.key == key)).first()
+        if row is None:
+            return None
+        return PageInfo(name=row.name, key=row.key, blob=row.blob, title=row.title,
+                        tags=tuple(t for t in row.tags.split(" ") if t), lang=row.lang,
+                        revision=row.revision, author=row.author_name,
+                        author_email=row.author_email, updated=_aware(row.updated))
 
     def pages(self, prefix: str = "", limit: int | None = None, offset: int = 0
               ) -> tuple[int, list[PageInfo]]:
@@ -237,6 +278,10 @@ class Catalog:
 
     def existing(self, names: Iterable[str]) -> set[str]:
         """Which of these page names exist (compared case-insensitively)."""
+        names = tuple(names)
+        return self._remembered("existing", names, lambda: self._existing(names))
+
+    def _existing(self, names: tuple[str, ...]) -> set[str]:
         keys = {paths.key(n): n for n in names}
         if not keys:
             return set()
@@ -276,9 +321,13 @@ class Catalog:
             return [_revision(r) for r in rows]
 
     def contributors(self, name: str) -> list[tuple[str, int]]:
+        key = paths.key(name)
+        return self._remembered("contributors", key, lambda: self._contributors(key))
+
+    def _contributors(self, key: str) -> list[tuple[str, int]]:
         with self.db.session() as s:
             rows = s.execute(select(RevisionRow.author_name, func.count(RevisionRow.id))
-                             .where(RevisionRow.page_key == paths.key(name))
+                             .where(RevisionRow.page_key == key)
                              .group_by(RevisionRow.author_name)
                              .order_by(func.count(RevisionRow.id).desc(), RevisionRow.author_name))
             return [(n, c) for n, c in rows]

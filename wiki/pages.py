@@ -19,6 +19,7 @@ from wiki.errors import (
     PageExists,
     PageNotFound,
     PageTooLarge,
+    RepositoryBusy,
     RevisionNotFound,
 )
 from wiki.render import Heading, Rendered, Renderer
@@ -314,7 +315,7 @@ class Pages:
                     continue  # a push landed meanwhile: merge again on top of it
                 self.catalog.catch_up()
                 return SaveResult(stored, revision, created=info is None, merged=merged)
-        raise EditConflict("", "", text, "", "")  # pragma: no cover - pushes kept winning
+        raise RepositoryBusy("The wiki kept changing while saving; please try again.")
 
     def _merge(self, account: Account, info: PageInfo, yours: str, base_revision: str
                ) -> tuple[str, bool]:
@@ -335,13 +336,16 @@ class Pages:
                 return yours, False
             newer = self.catalog.revisions_since(info.name, base_row.revision) or []
             base_full = base_row.revision
-        if all(r.author_email == account.commit_email for r in newer):
-            return yours, False  # only your own later saves: your newest text wins
         base_row = self.catalog.revision(info.name, base_full)
         base_text = self._text_at(base_row) if base_row else ""
         if theirs == yours:
             return yours, False
         merged, conflict = self.repo.merge3(base_text, yours, theirs)
+        if conflict and all(r.author_email == account.commit_email for r in newer):
+            # Only your own saves came in between (Ctrl+S twice, the back button, a second
+            # tab): your newest text wins instead of conflicting with yourself. Changes that
+            # do not overlap were merged above, so a second tab loses nothing of those.
+            return yours, False
         if conflict:
             raise EditConflict(base=base_text, theirs=theirs, yours=yours,
                                merged_with_markers=merged, head_revision=info.revision)

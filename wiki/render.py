@@ -62,6 +62,9 @@ MAX_WIKILINK_CHARS = 600
 # hostile text that is tens of microseconds per character. Past this many such positions in
 # one page, the rest of each paragraph is plain text. Real pages use a few thousand.
 MAX_INLINE_STEPS = 30_000
+# A run of `*`, `_` or `~` longer than this is text, not emphasis: 500k underscores around a
+# letter would otherwise nest 250k <em><strong> deep and take seconds.
+MAX_DELIMITER_RUN = 32
 MAX_TAGS = 50
 MAX_TAG_CHARS = 64
 MAX_SLUG_CHARS = 80
@@ -73,24 +76,28 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _FOOTNOTE_ID = re.compile(r"fn(?:ref)?\d+(?::\d+)?")  # ids the footnote plugin generates
 _SLUG_DROP = re.compile(r"[^\w\- ]")
 _TAG_FORBIDDEN = frozenset("/\\<>\"'`")
-_RELAXED_REL = "nofollow noopener"
+_EXTERNAL_REL = "nofollow noopener"
 _BUDGET = "kennis_inline_steps"
 
 # Runs of text at which no enabled inline rule can match, so the guard rule below can take
 # them whole instead of letting every rule look at each character. Each alternative is the
 # negation of what one rule needs; when in doubt a character is left to the real rules.
 _INERT = r"""
-    [^\n\\`~*_\[\]!<&^:@w]   # starts nothing (html, typographer, linkify are off)
-  | !(?!\[)                    # image needs `![`
-  | \^(?!\[)                   # inline footnote needs `^[`
-  | &(?!\#?\w+;)                # entity needs `&name;` or `&#123;`
-  | w(?!ww\.)                   # GFM autolink needs `www.`
-  | <(?![^<>]*>)                # autolink needs a `>` before the next `<`
+    [^\n\\`~*_\[\]!<&^:@w]  # starts nothing (html, typographer, linkify are off)
+  | !(?!\[)                # image needs `![`
+  | \^(?!\[)               # inline footnote needs `^[`
+  | &(?!\#?\w+;)           # entity needs `&name;` or `&#123;`
+  | w(?!ww\.)              # GFM autolink needs `www.`
+  | <(?![^<>]*>)           # autolink needs a `>` before the next `<`
 """
 _INERT_RUN = re.compile(f"(?:{_INERT})+", re.VERBOSE)
-# After the last `]` of a paragraph no link, footnote or wikilink can close, so `[` is inert.
-_INERT_RUN_UNCLOSED = re.compile(f"(?:{_INERT}|\\[)+", re.VERBOSE)
+# After the last `]` of a paragraph no link, image, footnote or wikilink can close, so `[`,
+# `![` and `^[` are inert too.
+_INERT_RUN_UNCLOSED = re.compile(f"(?:{_INERT}|[\\[!^])+", re.VERBOSE)
 _REST = re.compile(".+", re.DOTALL)
+_LONG_DELIMITER_RUN = re.compile(
+    "|".join(f"{re.escape(c)}{{{MAX_DELIMITER_RUN + 1},}}" for c in "*_~")
+)
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ _ATTRIBUTE_VALUES = {
     # Our renderer puts rel on external links itself (see _render_link_open); only that value
     # passes. nh3's link_rel cannot be used: it would add rel to wikilinks as well and break
     # the exact markup mark_missing looks for.
-    "a": {"rel": {_RELAXED_REL}},
+    "a": {"rel": {_EXTERNAL_REL}},
 }
 
 
@@ -308,7 +315,7 @@ def _guard_rule(state, silent: bool) -> bool:
     if last_close is None:
         last_close = state.cache[cache_key] = src.rfind("]", 0, end)
     inert = _INERT_RUN if pos < last_close else _INERT_RUN_UNCLOSED
-    match = inert.match(src, pos, end)
+    match = inert.match(src, pos, end) or _LONG_DELIMITER_RUN.match(src, pos, end)
     if match is None:
         steps = state.env.get(_BUDGET, MAX_INLINE_STEPS)
         if steps > 0:
@@ -326,7 +333,7 @@ def _wikilink_rule(state, silent: bool) -> bool:
     src, start = state.src, state.pos
     if not src.startswith("[[", start):
         return False
-    end = src.find("]]", start + 2, start + 2 + MAX_WIKILINK_CHARS)
+    end = src.find("]]", start + 2, min(start + 2 + MAX_WIKILINK_CHARS, state.posMax))
     if end < 0:
         return False
     inner = src[start + 2 : end]
@@ -365,7 +372,7 @@ def _render_wikilink(self, tokens, idx, options, env) -> str:
 def _render_link_open(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     if _is_external(str(token.attrGet("href") or "")):
-        token.attrSet("rel", _RELAXED_REL)
+        token.attrSet("rel", _EXTERNAL_REL)
     return self.renderToken(tokens, idx, options, env)
 
 

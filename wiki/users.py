@@ -3,6 +3,7 @@
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -13,6 +14,9 @@ from wiki.db import Database, SetupToken, Token, User, utcnow
 from wiki.errors import InvalidInput, NotFound, PageExists
 
 ROLES = ("reader", "editor", "admin")
+# Accounts loaded for sessions are kept this long per process. A password change or logout in
+# another worker process therefore ends this process's sessions within this many seconds.
+ACCOUNT_CACHE_SECONDS = 2.0
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MIN_PASSWORD = 8
 
@@ -71,6 +75,7 @@ class Users:
         # here, where the library defaults (64 MiB, 3 passes, 4 lanes) take 250 ms per login.
         self.hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
         self._dummy_hash: str | None = None
+        self._recent: dict[int, tuple[float, Account | None]] = {}
 
     def _dummy(self) -> str:
         """Verifying against this when the user does not exist keeps login time the same
@@ -103,9 +108,21 @@ class Users:
         return self.hasher.hash(password)
 
     def get(self, user_id: int) -> Account | None:
-        with self.db.session() as s:
-            user = s.get(User, user_id)
-            return _account(user) if user else None
+        """The account for a session (every request asks, so it is cached briefly)."""
+        now = time.monotonic()
+        cached = self._recent.get(user_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        with self.db.engine.connect() as c:
+            row = c.execute(select(User.__table__).where(User.id == user_id)).first()
+        account = _account(row) if row else None
+        if len(self._recent) > 10_000:
+            self._recent.clear()
+        self._recent[user_id] = (now + ACCOUNT_CACHE_SECONDS, account)
+        return account
+
+    def _forget(self, user_id: int) -> None:
+        self._recent.pop(user_id, None)
 
     def by_name(self, name: str) -> Account | None:
         with self.db.session() as s:
@@ -128,6 +145,7 @@ class Users:
                 raise NotFound(f"There is no user {name}.")
             user.password_hash = new_hash
             user.session_version += 1  # every existing session of this user ends
+            self._forget(user.id)
             return _account(user)
 
     def set_role(self, name: str, role: str) -> Account:
@@ -138,6 +156,7 @@ class Users:
             if not user:
                 raise NotFound(f"There is no user {name}.")
             user.role = role
+            self._forget(user.id)
             return _account(user)
 
     def update_profile(self, user_id: int, *, language: str | None = None,
@@ -154,6 +173,7 @@ class Users:
                 user.email = email.strip()[:254]
             if display_name is not None:
                 user.display_name = display_name.strip()[:128]
+            self._forget(user.id)
             return _account(user)
 
     def end_sessions(self, user_id: int) -> None:
@@ -161,6 +181,7 @@ class Users:
             user = s.get(User, user_id)
             if user:
                 user.session_version += 1
+            self._forget(user_id)
 
     def authenticate(self, name: str, password: str) -> Account | None:
         """The account when name and password match, else None (same cost either way)."""

@@ -48,3 +48,13 @@ def test_every_save_is_one_commit_by_the_logged_in_user(app, client, auth):
     services = app.extensions["kennis"]
     commit = services.repo.commit_info(services.repo.head())
     assert commit.author.name == "bob" and commit.author.email == "bob@example.org"
+
+
+def test_two_tabs_of_one_user_merge_what_does_not_overlap(app, client, auth, make_page):
+    base = make_page("Tabs", "top\n\nmiddle\n\nbottom\n", user="editor").revision
+    auth.login()
+    tab1, tab2 = "TOP from tab 1\n\nmiddle\n\nbottom\n", "top\n\nmiddle\n\nBOTTOM from tab 2\n"
+    assert save(client, "Tabs", tab1, base=base).status_code == 302
+    assert save(client, "Tabs", tab2, base=base).status_code == 302
+    assert client.get("/raw/Tabs").get_data(as_text=True) == (
+        "TOP from tab 1\n\nmiddle\n\nBOTTOM from tab 2\n")

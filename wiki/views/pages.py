@@ -9,13 +9,16 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from wiki import paths
 from wiki.auth import current_account
 from wiki.errors import EditConflict, PageNotFound
+from wiki.views.pagecache import PageViewCache
 
 bp = Blueprint("pages", __name__)
 
@@ -32,8 +35,9 @@ def _form_text(name: str) -> str:
 def view(name: str):
     account = current_account()
     normalized = paths.normalize(name)
+    services = current_app.extensions["kennis"]
     try:
-        page = _pages().view(account, normalized)
+        page = services.pages.view(account, normalized)
     except PageNotFound:
         target = _pages().renamed_to(account, normalized)
         if target:
@@ -44,8 +48,17 @@ def view(name: str):
                                can_write=can_write), 404
     if page.name != name:
         return redirect(url_for("pages.view", name=page.name), 301)
-    return render_template("page.html", page=page,
-                           contributors=_pages().contributors(account, page.name))
+    if session.get("_flashes"):  # a message for this user only: not shareable
+        return render_template("page.html", page=page,
+                               contributors=_pages().contributors(account, page.name))
+    key = (services.catalog.seen_head, page.name, str(get_locale()),
+           services.permissions.can_write(account, page.name), account.is_admin)
+    return _view_cache().get(key) or _view_cache().render(
+        key, "page.html", page=page, contributors=_pages().contributors(account, page.name))
+
+
+def _view_cache() -> PageViewCache:
+    return current_app.extensions["kennis_views"]
 
 
 @bp.route("/rev/<revision>/<path:name>")

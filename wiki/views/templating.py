@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from flask_babel import format_date, format_datetime, get_locale
 
 from wiki.auth import current_account
+from wiki.views.pagecache import account_box
 
 
 def init_app(app) -> None:
@@ -13,6 +14,8 @@ def init_app(app) -> None:
     @app.template_global()
     def account():
         return current_account()
+
+    app.add_template_global(account_box)
 
     @app.template_global()
     def may_write(name: str) -> bool:

@@ -257,6 +257,17 @@
     removeDraft();
   });
 
+  // Ctrl/Cmd + B, I, K in the text: the same as the bold, italic and page-link buttons.
+  const shortcuts = { b: '[data-wrap="**"]', i: '[data-wrap="*"]', k: '[data-wrap="[[|]]"]' };
+  textarea.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+    const selector = shortcuts[event.key.toLowerCase()];
+    const button = selector && form.querySelector(`.toolbar button${selector}`);
+    if (!button) return;
+    event.preventDefault();
+    wrap(button.dataset.wrap);
+  });
+
   // Ctrl+S / Cmd+S saves instead of opening the browser's "save page" dialog.
   document.addEventListener("keydown", (event) => {
     if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
