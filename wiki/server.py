@@ -30,6 +30,7 @@ def run(settings: config.Settings, host: str, port: int, workers: int) -> None:
         "threads": 4,
         "timeout": 60,
         "graceful_timeout": 10,
-        "accesslog": "-",
+        "accesslog": settings.access_log or None,
+        "errorlog": "-",
         "preload_app": False,
     }).run()

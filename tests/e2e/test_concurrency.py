@@ -154,6 +154,26 @@ def test_saves_to_one_page_from_one_base_merge_or_conflict_never_lose_text(serve
     assert_repository_healthy(server)
 
 
+def test_two_saves_by_one_user_from_one_base_keep_both_changes(server):
+    """Two tabs (or an API client and a tab) of one user, both started from the same version:
+    the second save must not silently drop the first one's change."""
+    name = "Load/Two tabs"
+    status, data = put(server, "alice", name, "alpha\nbeta\ngamma\ndelta\n", "two tabs")
+    assert status == 201, data
+    base = data["revision"]
+    status, data = put(server, "alice", name, "ALPHA\nbeta\ngamma\ndelta\n", "tab one",
+                       base=base)
+    assert status == 200, data
+    status, data = put(server, "alice", name, "alpha\nbeta\ngamma\nDELTA\n", "tab two",
+                       base=base)
+    assert status in (200, 409), data
+    if status == 200:
+        assert get_markdown(server, name) == "ALPHA\nbeta\ngamma\nDELTA\n", \
+            "the first tab's save was lost"
+    else:
+        assert get_markdown(server, name) == "ALPHA\nbeta\ngamma\ndelta\n"
+
+
 def test_a_save_still_works_and_wiki_check_passes(server):
     start = server.head()
     status, data = put(server, "bob", "Load/After", "Still fine.\n", "after the rush")

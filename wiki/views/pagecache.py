@@ -7,21 +7,49 @@ Entries are keyed by HEAD, so a save or push makes them unreachable at once.
 """
 
 import threading
+from collections import OrderedDict
 
-from flask import g, render_template
+from flask import current_app, g, render_template, session
+from flask_babel import get_locale
 from markupsafe import Markup
 
+from wiki.auth import current_account
+
 MARKER = "<!--kennis:account-box-->"
-LIMIT = 5000
+LIMIT = 3000  # views kept per worker process (about 10 KB each)
 
 
 class PageViewCache:
     def __init__(self):
-        self._entries: dict = {}
+        self._entries: OrderedDict = OrderedDict()
+        self._boxes: dict = {}
         self._lock = threading.Lock()
 
+    def box(self) -> str:
+        """The account box of a logged-in user, kept per session's CSRF secret and language.
+
+        The signed CSRF token in it stays valid as long as the session's secret (tokens have
+        no time limit here), so the same box can be served for every view of that session.
+        """
+        account = current_account()
+        secret = session.get("csrf_token")
+        if account.is_anonymous or not secret:
+            return render_template("_account.html")
+        key = (account.id, account.session_version, account.label, str(get_locale()), secret)
+        html = self._boxes.get(key)
+        if html is None:
+            html = render_template("_account.html")
+            with self._lock:
+                if len(self._boxes) >= LIMIT:
+                    self._boxes.clear()
+                self._boxes[key] = html
+        return html
+
     def get(self, key) -> str | None:
-        html = self._entries.get(key)
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
         return None if html is None else html.replace(MARKER, account_box_html(), 1)
 
     def render(self, key, template: str, **context) -> str:
@@ -31,14 +59,14 @@ class PageViewCache:
         finally:
             g.kennis_account_box_marker = False
         with self._lock:
-            if len(self._entries) >= LIMIT:
-                self._entries.clear()
             self._entries[key] = html
+            while len(self._entries) > LIMIT:
+                self._entries.popitem(last=False)  # least recently viewed first
         return html.replace(MARKER, account_box_html(), 1)
 
 
 def account_box_html() -> str:
-    return render_template("_account.html")
+    return current_app.extensions["kennis_views"].box()
 
 
 def account_box() -> Markup:
