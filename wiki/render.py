@@ -42,7 +42,7 @@ from wiki.errors import InvalidPath
 
 log = logging.getLogger(__name__)
 
-RENDERER_VERSION = "1"  # bump when output changes; part of cache keys
+RENDERER_VERSION = "2"  # bump when output changes; part of cache keys
 
 # markdown-it's own recursion guard (block and inline). Deeper structure is not parsed, which
 # bounds both the Python stack and the work on hostile input; 20 is the CommonMark preset's
@@ -134,7 +134,7 @@ def _wikilink_open(name: str) -> str:
 
 
 def _missing_open(name: str) -> str:
-    return f'<a class="wikilink missing" href="{create_href(name)}" title="Create this page">'
+    return f'<a class="wikilink missing" href="{create_href(name)}">'
 
 
 def _is_external(href: str) -> bool:
@@ -170,8 +170,10 @@ _ATTRIBUTES = {
     "sup": {"class"},
     "section": {"class"},
     "hr": {"class"},
-    "th": {"style"},  # table column alignment, filtered to text-align below
-    "td": {"style"},
+    # Column alignment comes as a class (align-left/center/right): the Content-Security-Policy
+    # forbids inline styles, so a style attribute would only raise violations in the browser.
+    "th": {"class"},
+    "td": {"class"},
 }
 _ATTRIBUTE_VALUES = {
     "input": {"type": {"checkbox"}},
@@ -192,7 +194,6 @@ def _cleaner() -> nh3.Cleaner:
         # A checkbox in a page is always a picture of a task, never a form control.
         set_tag_attribute_values={"input": {"disabled": ""}},
         url_schemes={"http", "https", "mailto"},
-        filter_style_properties={"text-align"},
         link_rel=None,
         strip_comments=True,
     )
@@ -408,7 +409,21 @@ def _build_markdown() -> MarkdownIt:
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     md.add_render_rule("wikilink", _render_wikilink)
     md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("th_open", _render_cell_open)
+    md.add_render_rule("td_open", _render_cell_open)
     return md
+
+
+_ALIGN = re.compile(r"text-align:(left|center|right)")
+
+
+def _render_cell_open(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    match = _ALIGN.fullmatch(str(token.attrGet("style") or ""))
+    token.attrs.pop("style", None)
+    if match:
+        token.attrSet("class", f"align-{match.group(1)}")
+    return self.renderToken(tokens, idx, options, env)
 
 
 # --- headings ------------------------------------------------------------------------------

@@ -248,7 +248,7 @@ def test_mark_missing(renderer):
     marked = renderer.mark_missing(result.html, ["Team/Not here"])
     assert '<a class="wikilink" href="/wiki/Here">Here</a>' in marked
     assert (
-        '<a class="wikilink missing" href="/edit/Team/Not%20here" title="Create this page">'
+        '<a class="wikilink missing" href="/edit/Team/Not%20here">'
         in marked
     )
     assert "/wiki/Team/Not%20here" not in marked
