@@ -10,6 +10,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from wiki import auth, config, home
+from wiki.acl import Acl
 from wiki.auth import Permissions
 from wiki.catalog import Catalog
 from wiki.db import Database
@@ -32,6 +33,7 @@ class Services:
     renderer: Renderer
     catalog: Catalog
     users: Users
+    acl: Acl
     permissions: Permissions
     pages: Pages
 
@@ -42,10 +44,11 @@ def build_services(settings: config.Settings) -> Services:
                       lock_timeout=settings.write_lock_timeout)
     renderer = Renderer(settings.cache, memory_items=settings.render_cache_size)
     catalog = Catalog(db, repo, renderer, lock_dir=settings.instance)
-    permissions = Permissions(anonymous_read=settings.anonymous_read)
+    acl = Acl(db, stamp=settings.instance / "acl.stamp")
+    permissions = Permissions(acl, anonymous_read=settings.anonymous_read)
     pages = Pages(repo, catalog, renderer, permissions, settings)
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
-                    users=Users(db), permissions=permissions, pages=pages)
+                    users=Users(db), acl=acl, permissions=permissions, pages=pages)
 
 
 def create_app(settings: config.Settings | None = None, **overrides) -> Flask:

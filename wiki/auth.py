@@ -9,35 +9,102 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from wiki.errors import PermissionDenied, Unauthorized
+from wiki import paths
+from wiki.acl import Acl, Rule
+from wiki.errors import PageNotFound, PermissionDenied, Unauthorized
 from wiki.users import ANONYMOUS, Account, Users
 
 
 class Permissions:
-    """Basic policy: readers read, editors write, admins administer.
+    """The single policy every service asks before it reveals or changes a page.
 
-    Anonymous visitors read only when `anonymous_read` is on. Namespace rules (issue: groups
-    and namespace permissions) will refine `can_read`/`can_write` here, and nowhere else.
+    Without rules: logged-in users read everything, editors and admins write, anonymous
+    visitors read only when `anonymous_read` is on. A rule on a prefix replaces that default
+    for the pages under it (the most specific prefix wins). Admins read and write everything.
+    Readers never write, whatever a rule says.
     """
 
-    def __init__(self, anonymous_read: bool):
+    def __init__(self, acl: Acl, anonymous_read: bool):
+        self.acl = acl
         self.anonymous_read = anonymous_read
+        self._version = None
+        self._rules: list[Rule] = []
+        self._groups: dict[int, frozenset[str]] = {}
 
-    def can_read(self, account: Account, name: str | None = None) -> bool:
+    def _current(self) -> list[Rule]:
+        version = self.acl.version()
+        if version != self._version:
+            self._rules = sorted(self.acl.rules(), key=lambda r: len(r.key), reverse=True)
+            self._groups = {}
+            self._version = version
+        return self._rules
+
+    def rule_for(self, name: str) -> Rule | None:
+        key = paths.key(name)
+        return next((r for r in self._current() if r.covers(key)), None)
+
+    def principals(self, account: Account) -> frozenset[str]:
+        if account.is_anonymous:
+            return frozenset({"anyone"})
+        self._current()
+        groups = self._groups.get(account.id)
+        if groups is None:
+            groups = self._groups[account.id] = self.acl.groups_of(account.id)
+        return frozenset({"anyone", "users", f"user:{account.name.lower()}",
+                          *(f"group:{g}" for g in groups)})
+
+    def _default_read(self, account: Account) -> bool:
         return not account.is_anonymous or self.anonymous_read
 
+    def can_read(self, account: Account, name: str | None = None) -> bool:
+        if account.is_admin:
+            return True
+        if name is None:  # the wiki at all: lists and feeds are then filtered page by page
+            return self._default_read(account) or any(
+                "anyone" in r.read for r in self._current())
+        rule = self.rule_for(name)
+        if rule is None:
+            return self._default_read(account)
+        return bool(rule.read & self.principals(account))
+
     def can_write(self, account: Account, name: str | None = None) -> bool:
-        return account.can_edit and self.can_read(account, name)
+        if not account.can_edit:
+            return False
+        if account.is_admin:
+            return True
+        rule = self.rule_for(name) if name else None
+        if rule is None:
+            return True
+        principals = self.principals(account)
+        return bool(rule.write & principals) and bool(rule.read & principals)
+
+    def read_filter(self, account: Account) -> tuple[bool, tuple[tuple[str, bool], ...]]:
+        """What this account may read, for filters inside queries (search): the default
+        and, per rule prefix, whether the rule lets the account read."""
+        if account.is_admin:
+            return True, ()
+        principals = self.principals(account)
+        return self._default_read(account), tuple((r.prefix, bool(r.read & principals))
+                                                  for r in self._current())
 
     def require_read(self, account: Account, name: str | None = None) -> None:
-        if not self.can_read(account, name):
-            raise Unauthorized() if account.is_anonymous else PermissionDenied()
+        """Refuse reading; a page the account may not read looks exactly like a missing one."""
+        if self.can_read(account, name):
+            return
+        if account.is_anonymous and not self._default_read(account):
+            raise Unauthorized()  # log in first; says nothing about whether the page exists
+        if name is not None:
+            raise PageNotFound()
+        raise PermissionDenied()
 
     def require_write(self, account: Account, name: str | None = None) -> None:
-        if not self.can_write(account, name):
-            if account.is_anonymous:
-                raise Unauthorized()
-            raise PermissionDenied("Your account may not change this page.")
+        if self.can_write(account, name):
+            return
+        if account.is_anonymous:
+            raise Unauthorized()
+        if name is not None and not self.can_read(account, name):
+            raise PageNotFound()
+        raise PermissionDenied("Your account may not change this page.")
 
     def require_admin(self, account: Account) -> None:
         if account.is_anonymous:

@@ -45,6 +45,7 @@ class RevisionInfo:
     name: str  # the page's name in that revision
     action: str  # create, edit, delete, rename
     old_name: str
+    page_key: str  # the key of the page today (history follows renames)
     author: str
     author_email: str
     date: datetime
@@ -76,7 +77,7 @@ def _page(row: PageRow) -> PageInfo:
 def _revision(row: RevisionRow) -> RevisionInfo:
     old_name = (paths.from_file(row.old_path) or row.old_path) if row.old_path else ""
     return RevisionInfo(revision=row.revision, name=paths.from_file(row.path) or row.path,
-                        action=row.action, old_name=old_name,
+                        action=row.action, old_name=old_name, page_key=row.page_key,
                         author=row.author_name, author_email=row.author_email, date=row.date,
                         message=row.message)
 

@@ -134,6 +134,105 @@ def user_passwd(home, name, password_stdin):
 
 
 @main.group()
+def group():
+    """Manage groups of users."""
+
+
+@group.command("add")
+@click.argument("group_name", metavar="GROUP")
+@click.argument("users", nargs=-1, required=True)
+@click.pass_obj
+@_fail_on_wiki_errors
+def group_add(home, group_name, users):
+    """Add USERS to GROUP (created if it does not exist)."""
+    services = _services(home)
+    services.db.upgrade()
+    services.acl.add_members(group_name, list(users), actor="cli")
+    members = services.acl.groups()[_group_name(services, group_name)]
+    click.echo(f"{group_name}: {', '.join(members)}")
+
+
+@group.command("rm")
+@click.argument("group_name", metavar="GROUP")
+@click.argument("user_name", metavar="USER")
+@click.pass_obj
+@_fail_on_wiki_errors
+def group_rm(home, group_name, user_name):
+    """Remove USER from GROUP."""
+    services = _services(home)
+    services.db.upgrade()
+    services.acl.remove_member(group_name, user_name, actor="cli")
+    click.echo(f"Removed {user_name} from {group_name}.")
+
+
+@group.command("list")
+@click.pass_obj
+@_fail_on_wiki_errors
+def group_list(home):
+    """List groups and their members."""
+    services = _services(home)
+    services.db.upgrade()
+    for name, members in services.acl.groups().items():
+        click.echo(f"{name}: {', '.join(members)}")
+
+
+def _group_name(services, name: str) -> str:
+    return next(g for g in services.acl.groups() if g.lower() == name.lower())
+
+
+@main.group()
+def acl():
+    """Permission rules on namespaces and pages."""
+
+
+@acl.command("set")
+@click.argument("prefix")
+@click.option("--read", "read", metavar="WHO,…", default="",
+              help="Who may read: user:NAME, group:NAME, users or anyone (comma separated).")
+@click.option("--write", "write", metavar="WHO,…", default=None,
+              help="Who may write (default: the readers; editors and admins only).")
+@click.pass_obj
+@_fail_on_wiki_errors
+def acl_set(home, prefix, read, write):
+    """Set the rule on PREFIX (a namespace such as HR, or one page)."""
+    services = _services(home)
+    services.db.upgrade()
+    rule = services.acl.set_rule(prefix, read, write, actor="cli")
+    click.echo(_rule_line(rule))
+
+
+@acl.command("list")
+@click.pass_obj
+@_fail_on_wiki_errors
+def acl_list(home):
+    """List the rules (the most specific prefix wins)."""
+    services = _services(home)
+    services.db.upgrade()
+    rules = services.acl.rules()
+    if not rules:
+        click.echo("No rules: logged-in users read everything, editors write.")
+    for rule in rules:
+        click.echo(_rule_line(rule))
+
+
+def _rule_line(rule) -> str:
+    return (f"{rule.prefix}: read={','.join(sorted(rule.read)) or '-'} "
+            f"write={','.join(sorted(rule.write)) or '-'}")
+
+
+@acl.command("rm")
+@click.argument("prefix")
+@click.pass_obj
+@_fail_on_wiki_errors
+def acl_rm(home, prefix):
+    """Remove the rule on PREFIX."""
+    services = _services(home)
+    services.db.upgrade()
+    services.acl.remove_rule(prefix, actor="cli")
+    click.echo(f"Removed the rule on {prefix}.")
+
+
+@main.group()
 def token():
     """Manage API tokens."""
 

@@ -79,6 +79,43 @@ class SetupToken(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Group(Base):
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class AclRule(Base):
+    """Who may read and write pages under a prefix (a namespace or one page)."""
+
+    __tablename__ = "acl_rules"
+    prefix_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(300))
+    read: Mapped[str] = mapped_column(Text, default="")  # comma separated principals
+    write: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEvent(Base):
+    """Who changed permissions, users, tokens, or deleted or renamed pages."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
 # --- derived data: rebuilt from git by `wiki reindex`, never edited by hand -------------------
 
 class State(Base):

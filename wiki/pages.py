@@ -112,8 +112,8 @@ class Pages:
     def view(self, account: Account, name: str) -> Page:
         info = self.find(account, name)
         rendered = self._render_blob(info.blob)
-        return self._page(info.name, rendered, info.revision, info.author, info.updated,
-                          current=True, title=info.title)
+        return self._page(account, info.name, rendered, info.revision, info.author,
+                          info.updated, current=True, title=info.title)
 
     def _render_blob(self, blob: str) -> Rendered:
         rendered = self.renderer.cached(blob)
@@ -122,10 +122,14 @@ class Pages:
             rendered = self.renderer.render(text, cache_key=blob)
         return rendered
 
-    def _page(self, name, rendered: Rendered, revision, author, updated, current, title=None):
+    def _page(self, account, name, rendered: Rendered, revision, author, updated, current,
+              title=None):
         html = rendered.html
         if rendered.links:
-            missing = set(rendered.links) - self.catalog.existing(rendered.links)
+            # A page this reader may not see is shown as missing, like everywhere else.
+            existing = {n for n in self.catalog.existing(rendered.links)
+                        if self.permissions.can_read(account, n)}
+            missing = set(rendered.links) - existing
             if missing:
                 html = self.renderer.mark_missing(html, missing)
         return Page(name=name, title=title or rendered.title or paths.leaf(name), html=html,
@@ -176,8 +180,9 @@ class Pages:
         blob, _ = self.repo.read(row.revision, paths.to_file(row.name))
         rendered = self._render_blob(blob)
         head = self.catalog.page(name)
-        return self._page(self._current_name(account, name), rendered, row.revision, row.author,
-                          row.date, current=bool(head and head.revision == row.revision))
+        return self._page(account, self._current_name(account, name), rendered, row.revision,
+                          row.author, row.date,
+                          current=bool(head and head.revision == row.revision))
 
     def history(self, account: Account, name: str, limit: int | None = None,
                 offset: int = 0) -> list[RevisionInfo]:
@@ -242,20 +247,37 @@ class Pages:
         if prefix:
             prefix = paths.normalize(prefix)
         self.catalog.ensure_current()
-        total, pages = self.catalog.pages(prefix, limit=limit, offset=offset)
-        return total, [p for p in pages if self.permissions.can_read(account, p.name)]
+        _, pages = self.catalog.pages(prefix)
+        readable = [p for p in pages if self.permissions.can_read(account, p.name)]
+        end = None if limit is None else offset + limit
+        return len(readable), readable[offset:end]
 
     def recent(self, account: Account, limit: int = 50, offset: int = 0
                ) -> list[RevisionInfo]:
         self.permissions.require_read(account)
         self.catalog.ensure_current()
-        return [r for r in self.catalog.recent(limit=limit, offset=offset)
-                if self.permissions.can_read(account, r.name)]
+        # Filter first, then page through what is left: a hidden change must not even
+        # shorten a page of results. A renamed page is checked under both names.
+        readable = []
+        batch, start = max(limit * 2, 100), 0
+        while len(readable) < offset + limit:
+            rows = self.catalog.recent(limit=batch, offset=start)
+            readable += [r for r in rows if self.permissions.can_read(account, r.name)
+                         and self.permissions.can_read(account, r.page_key)]
+            if len(rows) < batch:
+                break
+            start += batch
+        return readable[offset:offset + limit]
 
     def tags(self, account: Account) -> list[tuple[str, int]]:
         self.permissions.require_read(account)
         self.catalog.ensure_current()
-        return self.catalog.tags()
+        counts: dict[str, int] = {}
+        for page in self.catalog.pages()[1]:
+            if page.tags and self.permissions.can_read(account, page.name):
+                for tag in page.tags:
+                    counts[tag] = counts.get(tag, 0) + 1
+        return sorted(counts.items())
 
     def tagged(self, account: Account, tag: str) -> list[PageInfo]:
         self.permissions.require_read(account)
@@ -266,7 +288,7 @@ class Pages:
         text = _normalize_text(markdown)
         self._check_size(text)
         rendered = self.renderer.render(text)
-        return self._page("preview", rendered, "", account.label, None, current=False)
+        return self._page(account, "preview", rendered, "", account.label, None, current=False)
 
     def deleted_revision(self, account: Account, name: str) -> RevisionInfo | None:
         """The deletion of a page that no longer exists, so it can be offered for restore."""

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,7 @@ class Server:
     process: subprocess.Popen
     log_path: Path
     _tokens: dict[str, str] = field(default_factory=dict)
+    _tokens_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def pid(self) -> int:
@@ -86,10 +88,11 @@ class Server:
 
     def token(self, user: str) -> str:
         """An API token for `user` (made once per user with `wiki token create`)."""
-        if user not in self._tokens:
-            out = run_wiki(self.home, "token", "create", user, "--label", "e2e").stdout
-            self._tokens[user] = out.strip().splitlines()[-1].strip()
-        return self._tokens[user]
+        with self._tokens_lock:  # test threads ask at once; one token per user is enough
+            if user not in self._tokens:
+                out = run_wiki(self.home, "token", "create", user, "--label", "e2e").stdout
+                self._tokens[user] = out.strip().splitlines()[-1].strip()
+            return self._tokens[user]
 
     def password(self, user: str) -> str:
         return PASSWORDS[user]

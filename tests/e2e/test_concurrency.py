@@ -114,6 +114,9 @@ def test_saves_to_one_page_from_one_base_merge_or_conflict_never_lose_text(serve
     start = server.head()
 
     def change_line(i):
+        # Neighbouring lines (whose changes overlap for git merge-file) belong to different
+        # users, so every overlap is a real conflict with someone else, never one of the
+        # user's own saves (which the wiki lets win instead of conflicting).
         user = users_for(i)
         changed = list(lines)
         changed[i] = f"line {i:02d}: changed by {user}"

@@ -51,8 +51,11 @@ def view(name: str):
     if session.get("_flashes"):  # a message for this user only: not shareable
         return render_template("page.html", page=page,
                                contributors=_pages().contributors(account, page.name))
+    # Everything that can make two readers' views differ is in the key: language, rights
+    # (which linked pages they may see, whether they may edit) and the admin menu.
     key = (services.catalog.seen_head, page.name, str(get_locale()),
-           services.permissions.can_write(account, page.name), account.is_admin)
+           services.permissions.can_write(account, page.name), account.is_admin,
+           services.permissions.read_filter(account))
     return _view_cache().get(key) or _view_cache().render(
         key, "page.html", page=page, contributors=_pages().contributors(account, page.name))
 
