@@ -163,16 +163,17 @@ class Pages:
         if not self.catalog.history(name, limit=1):
             raise PageNotFound()
         full = self.repo.resolve(revision)
-        row = self.catalog.revision(name, full)
-        if row is None:
-            # Any commit of the wiki: show the page as it was then, if it existed.
-            for candidate in self.catalog.history(name):
-                if self.repo.is_ancestor(candidate.revision, full):
-                    row = candidate
-                    break
+        row = self.catalog.revision(name, full) or self._row_at(name, full)
         if row is None or row.action == "delete":
             raise RevisionNotFound()
         return row
+
+    def _row_at(self, name: str, commit: str) -> RevisionInfo | None:
+        """The page's history row in effect at any commit of the wiki: its last revision at
+        or before that commit (one `git log` over the page's paths, not one call per row)."""
+        files = sorted({paths.to_file(r.name) for r in self.catalog.history(name)})
+        found = self.repo.log(None, until=commit, paths=files, with_changes=False, limit=1)
+        return self.catalog.revision(name, found[0].id) if found else None
 
     def at_revision(self, account: Account, name: str, revision: str) -> Page:
         name = paths.normalize(name)
@@ -206,11 +207,9 @@ class Pages:
         to_row = self._old(account, name, to_rev) if to_rev else history[0]
         if from_rev:
             from_row = self._old(account, name, from_rev)
-        else:
-            older = [r for r in history if r.date <= to_row.date and r.revision != to_row.revision]
-            index = next((i for i, r in enumerate(history) if r.revision == to_row.revision), None)
-            older = history[index + 1:] if index is not None else older
-            from_row = older[0] if older else None
+        else:  # the version just before `to`
+            index = next(i for i, r in enumerate(history) if r.revision == to_row.revision)
+            from_row = history[index + 1] if index + 1 < len(history) else None
         old = self._text_at(from_row) if from_row else ""
         new = self._text_at(to_row)
         diff = compare(old, new, from_label=(from_row.revision[:10] if from_row else "empty"),
@@ -350,10 +349,8 @@ class Pages:
             return yours, False
         newer = self.catalog.revisions_since(info.name, base_full)
         if newer is None:
-            if not self.repo.is_ancestor(base_full, info.revision):
-                raise InvalidInput("The base revision is not a revision of this page.")
-            base_row = next((r for r in self.catalog.history(info.name)
-                             if self.repo.is_ancestor(r.revision, base_full)), None)
+            # A commit of the wiki that did not touch this page: its version then is the base.
+            base_row = self._row_at(info.name, base_full)
             if base_row is None or base_row.revision == info.revision:
                 return yours, False
             newer = self.catalog.revisions_since(info.name, base_row.revision) or []

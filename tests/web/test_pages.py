@@ -251,3 +251,13 @@ def test_dutch_interface_from_the_browser_language(client, auth):
     html = client.get("/recent", headers={"Accept-Language": "nl,en;q=0.5"}).get_data(
         as_text=True)
     assert "Recente wijzigingen" in html
+
+
+def test_any_commit_of_the_wiki_shows_the_page_as_it_was_then(client, auth, app, make_page):
+    first = make_page("Steady", "version one\n").revision
+    later = make_page("Elsewhere", "unrelated\n").revision  # does not touch Steady
+    make_page("Steady", "version two\n")
+    auth.login()
+    old = client.get(f"/rev/{later}/Steady").get_data(as_text=True)
+    assert "version one" in old and "version two" not in old
+    assert first != later
