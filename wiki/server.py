@@ -33,4 +33,7 @@ def run(settings: config.Settings, host: str, port: int, workers: int) -> None:
         "accesslog": settings.access_log or None,
         "errorlog": "-",
         "preload_app": False,
+        # gunicorn's control socket has one path per machine user: two wikis on one machine
+        # would delete each other's. Kennis does not use it.
+        "control_socket_disable": True,
     }).run()

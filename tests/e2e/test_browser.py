@@ -172,11 +172,10 @@ def test_a_draft_is_offered_back_and_leaving_unsaved_text_asks_first(tab, server
     # Leaving the editor with changes: staying keeps everything as it was...
     tab.answer_dialogs = False
     page.locator("#editor .actions").get_by_role("link", name="Cancel").click(no_wait_after=True)
-    page.wait_for_function("() => true")  # let the dialog event arrive
-    deadline = 50
-    while len(tab.dialogs) < 2 and deadline:
+    for _ in range(100):  # the dialog event arrives asynchronously
+        if len(tab.dialogs) >= 2:
+            break
         page.wait_for_timeout(100)
-        deadline -= 1
     assert tab.dialogs == ["beforeunload", "beforeunload"]
     assert f"/edit/{name}" in page.url
     expect(editor).to_have_value(drafted)
