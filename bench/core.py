@@ -399,6 +399,7 @@ def render(report: dict) -> str:
     out = [f"# Kennis core benchmark, {report['date']}", ""]
     out += [f"- command: `{report['command']}`",
             f"- machine: {report['machine']}",
+            f"- code: {report['code']}",
             f"- load average at start: {report['load_start']}; at end: {report['load_end']}",
             f"- wiki: {report['pages']:,} pages ({fig.get('corpus pages used', 0):,} tldr-pages "
             f"corpus pages, CC BY 4.0 (c) the tldr-pages team, + "
@@ -448,6 +449,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--out", default=f"bench/results/core-{dt.date.today()}.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary wiki home")
+    parser.add_argument("--home", type=Path, help="build the wiki here and keep it; if it is "
+                        "already built (by this script), reuse it and skip building")
     args = parser.parse_args()
     if args.revisions < 1:
         parser.error("--revisions must be at least 1")
@@ -460,19 +463,27 @@ def main() -> None:
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     log(f"load average at start: {load_start}")
     tmp = Path(tempfile.mkdtemp(prefix="kennis-bench-"))
-    home = tmp / "home"
+    home = args.home.resolve() if args.home else tmp / "home"
     figures: dict = {}
     runs: dict = {}
     lat: dict = {}
     try:
-        built = build_wiki(home, tmp, args.pages, args.revisions, figures)
-        log("wiki init (catch-up of the whole history)")
-        took, _ = run_cli(home, "init", "--admin", "admin", "--password-stdin",
-                          stdin=PASSWORD + "\n")
-        figures["`wiki init` incl. catch-up (s)"] = round(took, 2)
-        log("wiki reindex")
-        took, out = run_cli(home, "reindex")
-        figures["`wiki reindex` (s)"] = round(took, 2)
+        facts = home / "bench-facts.json"
+        if facts.is_file():
+            log(f"reusing the wiki in {home} (build figures are not measured)")
+            built = json.loads(facts.read_text())
+            args.revisions = len(built["busy_revs"])
+        else:
+            built = build_wiki(home, tmp, args.pages, args.revisions, figures)
+            log("wiki init (catch-up of the whole history)")
+            took, _ = run_cli(home, "init", "--admin", "admin", "--password-stdin",
+                              stdin=PASSWORD + "\n")
+            figures["`wiki init` incl. catch-up (s)"] = round(took, 2)
+            log("wiki reindex")
+            took, out = run_cli(home, "reindex")
+            figures["`wiki reindex` (s)"] = round(took, 2)
+            if args.home:
+                facts.write_text(json.dumps(built))
         took, out = run_cli(home, "token", "create", "admin")
         token = out.strip().splitlines()[-1]
 
@@ -577,6 +588,7 @@ def main() -> None:
                        f"Python {platform.python_version()}, "
                        f"{subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.strip()}, "  # noqa: E501
                        f"{subprocess.run([wrk, '--version'], capture_output=True, text=True).stdout.split(' [')[0].strip()}",  # noqa: E501
+            "code": code_version(),
             "load_start": load_start,
             "load_end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
             "pages": len(names), "revisions": args.revisions, "duration": args.duration,
@@ -598,6 +610,17 @@ def main() -> None:
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it (others edit it)."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                              text=True).stdout.strip()
+    dirty = [line for line in git("status", "--porcelain").splitlines()
+             if not line[3:].startswith("bench/")]
+    return f"commit {git('rev-parse', '--short', 'HEAD')}" + (
+        f" plus uncommitted changes in {len(dirty)} files outside bench/" if dirty else "")
 
 
 def _codes(codes: list[int]) -> str:

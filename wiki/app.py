@@ -9,14 +9,18 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from wiki import auth, config, home
+from wiki import auth, config, home, ratelimit
 from wiki.acl import Acl
+from wiki.admin import Admin
 from wiki.auth import Permissions
 from wiki.catalog import Catalog
 from wiki.db import Database
+from wiki.discussions import Discussions
+from wiki.notify import Notify
 from wiki.pages import Pages
 from wiki.render import Renderer
 from wiki.repo import Repository
+from wiki.search import Search
 from wiki.users import Users
 from wiki.views.pagecache import PageViewCache
 
@@ -36,6 +40,10 @@ class Services:
     acl: Acl
     permissions: Permissions
     pages: Pages
+    discussions: Discussions
+    notify: Notify
+    admin: Admin
+    search: Search
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -46,9 +54,19 @@ def build_services(settings: config.Settings) -> Services:
     catalog = Catalog(db, repo, renderer, lock_dir=settings.instance)
     acl = Acl(db, stamp=settings.instance / "acl.stamp")
     permissions = Permissions(acl, anonymous_read=settings.anonymous_read)
-    pages = Pages(repo, catalog, renderer, permissions, settings)
+    pages = Pages(repo, catalog, renderer, permissions, settings, audit=acl.record)
+    users = Users(db)
+    notify = Notify(db, users, permissions, settings)
+    discussions = Discussions(db, catalog, renderer, permissions, acl, settings.max_comment_chars)
+    discussions.on_post.append(notify.comment_posted)
+    catalog.listeners += [discussions.follow_renames, notify.page_changes]
+    search = Search(settings.index, settings.instance, repo, catalog, renderer, permissions,
+                    default_language=settings.default_language)
+    catalog.listeners.append(search.on_catalog_change)
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
-                    users=Users(db), acl=acl, permissions=permissions, pages=pages)
+                    users=users, acl=acl, permissions=permissions, pages=pages,
+                    admin=Admin(users, acl, permissions),
+                    discussions=discussions, notify=notify, search=search)
 
 
 def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
@@ -78,7 +96,7 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     app.extensions["csrf"] = CSRFProtect(app)
     auth.init_app(app, services.users)
 
-    from wiki.views import account, api, browse, errors, pages, security, templating
+    from wiki.views import account, admin, api, browse, errors, pages, security, templating, tokens
 
     errors.init_app(app)
     templating.init_app(app)
@@ -86,7 +104,19 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(browse.bp)
     app.register_blueprint(pages.bp)
+    from wiki.views import discussions as discussion_views
+
+    discussion_views.init_app(app)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(tokens.bp)
+    from wiki.views import search as search_views
+
+    app.register_blueprint(search_views.bp)
     api.init_app(app)
+    from wiki.views import git as git_views
+
+    git_views.init_app(app)
+    ratelimit.init_app(app, settings)  # last: it wraps the views that ask for a limit
     return app
 
 

@@ -124,9 +124,10 @@ class Catalog:
             commits = [] if head is None else self.repo.log(
                 since=None if full else indexed, until=head, reverse=True)
             changes = self._apply(commits, head, full)
+        # Listeners ask the catalog about the new state: this process has seen HEAD first.
+        self._seen_head = head
         for listener in self.listeners:
             listener(changes, full)
-        self._seen_head = head
         return len(commits)
 
     def rebuild(self) -> int:

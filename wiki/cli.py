@@ -116,7 +116,8 @@ def user_add(home, name, role, email, password_stdin):
     """Add a user."""
     services = _services(home)
     services.db.upgrade()
-    account = services.users.create(name, _read_password(password_stdin), role=role, email=email)
+    account = services.users.create(name, _read_password(password_stdin), role=role, email=email,
+                                    actor="cli")
     click.echo(f"Added {account.name} ({account.role}).")
 
 
@@ -129,7 +130,7 @@ def user_passwd(home, name, password_stdin):
     """Set a user's password (ends their sessions)."""
     services = _services(home)
     services.db.upgrade()
-    services.users.set_password(name, _read_password(password_stdin))
+    services.users.set_password(name, _read_password(password_stdin), actor="cli")
     click.echo(f"Changed the password of {name}.")
 
 
@@ -246,20 +247,39 @@ def token_create(home, name, label):
     """Create an API token for user NAME and print it once, alone on the last line."""
     services = _services(home)
     services.db.upgrade()
-    value = services.users.create_token(name, label)
+    value = services.users.create_token(name, label, actor="cli")
     click.echo(f"New token for {name} (shown only now; store it safely):")
     click.echo(value)
+
+
+@main.group()
+def notify():
+    """Notification email."""
+
+
+@notify.command("send-digests")
+@click.pass_obj
+@_fail_on_wiki_errors
+def notify_send_digests(home):
+    """Email daily digests (and retry failed immediate email); run it daily from cron."""
+    services = _services(home)
+    services.db.upgrade()
+    if not services.settings.smtp_host:
+        raise click.ClickException("No SMTP server is set (smtp_host); nothing was sent.")
+    click.echo(f"Sent {services.notify.send_digests()} email(s).")
 
 
 @main.command()
 @click.pass_obj
 @_fail_on_wiki_errors
 def reindex(home):
-    """Rebuild all derived data (catalog, history lists, backlinks) from git."""
+    """Rebuild all derived data (catalog, history lists, backlinks, search index) from git."""
     services = _services(home)
     services.db.upgrade()
     count = services.catalog.rebuild()
     click.echo(f"Reindexed {count} commits.")
+    pages = services.search.rebuild()  # into a fresh folder, swapped in atomically
+    click.echo(f"Rebuilt the search index: {pages} pages.")
 
 
 @main.command()
@@ -274,9 +294,13 @@ def check(home):
     ok, output = services.repo.fsck()
     if not ok:
         problems.append("git fsck found problems:\n" + output)
+    from wiki import hooks
+
+    problems += hooks.check_repository(services.repo)
     try:
         services.db.upgrade()
         problems += services.catalog.check()
+        problems += services.search.check()
     except Exception as exc:  # a broken database is a finding, not a crash
         problems.append(f"The database cannot be read: {exc}")
     if problems:
@@ -284,3 +308,34 @@ def check(home):
             click.echo(f"- {problem}")
         raise click.ClickException(f"{len(problems)} problem(s) found.")
     click.echo("All good: repository, derived data and database are consistent.")
+
+
+@main.command("import")
+@click.argument("source", metavar="PATH_OR_GIT_URL")
+@click.pass_obj
+@_fail_on_wiki_errors
+def import_(home, source):
+    """Import a Markdown git repository with its history into this new, empty wiki."""
+    from wiki import home as wiki_home
+    from wiki.importer import import_repository
+
+    services = _services(home)
+    wiki_home.initialize(services)
+    report = import_repository(services, source)
+    for path, reason in sorted(report.left_out.items()):
+        click.echo(f"Left out {path}: {reason}")
+    click.echo(f"Imported {report.commits} commits; {report.files} files in the newest one"
+               + (f"; left out {len(report.left_out)} files." if report.left_out else "."))
+
+
+@main.group(hidden=True)
+def hook():
+    """Git hooks the wiki installs into its repository (run by git, not by people)."""
+
+
+@hook.command("pre-receive")
+def hook_pre_receive():
+    """Check a push against the wiki's push policy (reads git's ref updates on stdin)."""
+    from wiki.hooks import run_pre_receive
+
+    sys.exit(run_pre_receive(sys.stdin))

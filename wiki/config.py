@@ -5,6 +5,8 @@ and overridden by environment variables `WIKI_<NAME>` (e.g. `WIKI_ANONYMOUS_READ
 README's settings table is checked against this list by a test.
 """
 
+import functools
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -30,11 +32,34 @@ class Settings:
     anonymous_read: bool = _setting(False, "Let visitors who are not logged in read pages.")
     default_language: str = _setting("en", "Language of the interface and of pages without a `lang` (en or nl).")
     max_page_bytes: int = _setting(2 * 1024 * 1024, "Largest page, in bytes, that can be saved.")
+    max_attachment_bytes: int = _setting(25 * 1024 * 1024, "Largest file, in bytes, that a git push may add (pages also keep to `max_page_bytes`).")
+    max_push_bytes: int = _setting(1024 * 1024 * 1024, "Largest git push, in bytes, that the wiki accepts (git's `receive.maxInputSize`).")
     branch: str = _setting("main", "Branch of the repository that holds the wiki.")
     write_lock_timeout: float = _setting(30.0, "Seconds a save waits for the repository write lock.")
-    session_cookie_secure: bool = _setting(False, "Send session cookies only over HTTPS (set behind an HTTPS proxy).")
+    session_cookie_secure: bool = _setting(False, "Always mark cookies `Secure` (HTTPS only); without it they are `Secure` whenever the request came over HTTPS.")
+    trusted_proxies: str = _setting("", "Comma-separated addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed; empty: none.")
+    trusted_proxy_hops: int = _setting(1, "How many trusted proxies in a row each add their entry to `X-Forwarded-For` and `X-Forwarded-Proto`.")
+    ratelimit_storage_url: str = _setting("memory://", "Where rate-limit counters live: `memory://` (per worker process) or e.g. `redis://host:6379` shared by every process and node.")
+    login_limit_per_address: str = _setting("10/minute", "Failed logins, setup-link tries and bad API tokens allowed per client address (e.g. `10/minute`; empty: no limit).")
+    login_limit_per_account: str = _setting("5/minute", "Failed logins allowed per account name, whether or not the account exists (empty: no limit).")
+    proxy_auth_header: str = _setting("", "Header by which a trusted sign-on proxy names the user, e.g. `X-Remote-User`; empty: proxy sign-on off.")
+    proxy_auth_trusted: str = _setting("", "Comma-separated addresses or networks (CIDR) of the sign-on proxies (default: `trusted_proxies`); the header is ignored from any other address.")
+    proxy_auth_email_header: str = _setting("", "Header with the signed-on user's email address (optional).")
+    proxy_auth_name_header: str = _setting("", "Header with the signed-on user's display name (optional).")
+    proxy_auth_groups_header: str = _setting("", "Header with the signed-on user's comma-separated groups; when sent, the user's groups are synced to it (optional).")
+    proxy_auth_role: str = _setting("editor", "Role of users created on first sign-on through the proxy (reader, editor or admin).")
+    frame_ancestors: str = _setting("'self'", "Sites allowed to show pages in a frame (CSP `frame-ancestors`), e.g. `'self' https://portal.example.org`.")
+    cors_origins: str = _setting("", "Comma-separated origins (e.g. `https://portal.example.org`) whose scripts may read `/api/v1/` GET answers and `/opensearch.xml`; empty: none.")
+    cors_allow_credentials: bool = _setting(False, "Let those origins send the user's cookies with such requests.")
     render_cache_size: int = _setting(2000, "Rendered pages kept in memory per worker process.")
     access_log: str = _setting("", "Where `wiki serve` writes its access log: a file, `-` for standard output, empty for none (it costs about a third of page-view throughput).")
+    smtp_host: str = _setting("", "SMTP server that sends notification email; empty: no email, only the in-app inbox.")
+    smtp_port: int = _setting(25, "Port of the SMTP server.")
+    smtp_from: str = _setting("kennis@localhost", "Sender address of notification email.")
+    smtp_user: str = _setting("", "User name for the SMTP server (empty: no login).")
+    smtp_password: str = _setting("", "Password for the SMTP server.")
+    smtp_starttls: bool = _setting(False, "Switch the SMTP connection to TLS with STARTTLS before logging in.")
+    max_comment_chars: int = _setting(20000, "Longest discussion comment, in characters.")
 
     @property
     def content(self) -> Path:
@@ -63,6 +88,39 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.instance / 'wiki.db'}"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple:
+        return networks(self.trusted_proxies)
+
+    @property
+    def proxy_auth_networks(self) -> tuple:
+        return networks(self.proxy_auth_trusted or self.trusted_proxies)
+
+
+@functools.lru_cache(maxsize=32)
+def networks(text: str) -> tuple:
+    """`10.0.0.1, 10.1.0.0/16` -> ip_network objects (SettingsError when one is not valid)."""
+    found = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part:
+            try:
+                found.append(ipaddress.ip_network(part, strict=False))
+            except ValueError as exc:
+                raise SettingsError(f"{part!r} is not an address or network") from exc
+    return tuple(found)
+
+
+def address_in(address: str | None, nets: tuple) -> bool:
+    """Whether `address` (as the server saw it) lies in one of `nets`."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in nets)
 
 
 def setting_fields():
@@ -133,4 +191,11 @@ def load(home: str | os.PathLike | None = None, environ=None, **overrides) -> Se
         values[name] = _convert(name, kinds[name], value)
     if values.get("default_language", "en") not in {"en", "nl"}:
         raise SettingsError("setting default_language: must be en or nl")
+    if values.get("proxy_auth_role", "editor") not in {"reader", "editor", "admin"}:
+        raise SettingsError("setting proxy_auth_role: must be reader, editor or admin")
+    for name in ("trusted_proxies", "proxy_auth_trusted"):
+        try:
+            networks(values.get(name, ""))
+        except SettingsError as exc:
+            raise SettingsError(f"setting {name}: {exc}") from exc
     return Settings(**values)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -114,6 +115,101 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(300), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- discussions and notifications (wiki/discussions.py, wiki/notify.py) ---------------------
+
+class Thread(Base):
+    """A discussion about a page; `page_key`/`page_name` follow the page when it is renamed."""
+
+    __tablename__ = "threads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_key: Mapped[str] = mapped_column(String(300))
+    page_name: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, resolved
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_threads_page", "page_key", "id"),)
+
+
+class Comment(Base):
+    """One post of a thread; deleted and hidden comments keep their place (and replies)."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    reply_to: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), nullable=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden_reason: Mapped[str] = mapped_column(Text, default="")  # hidden when not empty
+    hidden_by: Mapped[str] = mapped_column(String(64), default="")
+
+    __table_args__ = (Index("ix_comments_thread", "thread_id", "id"),)
+
+
+class CommentRevision(Base):
+    """An earlier text of an edited comment, kept for moderators."""
+
+    __tablename__ = "comment_revisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
+                                            index=True)
+    body: Mapped[str] = mapped_column(Text)
+    written: Mapped[datetime] = mapped_column(UTCDateTime)  # when this text was posted
+    replaced: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Watch(Base):
+    """A user follows a page (`namespace` False) or every page under a namespace."""
+
+    __tablename__ = "watches"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    namespace: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
+    name: Mapped[str] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_watches_key", "key"),)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # mention, comment, edit
+    page_key: Mapped[str] = mapped_column(String(300))
+    page_name: Mapped[str] = mapped_column(String(300))
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), nullable=True)
+    comment_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+    emailed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_notifications_user", "user_id", "read", "id"),
+                      Index("ix_notifications_mail", "emailed", "user_id"))
+
+
+class NotifyPreference(Base):
+    """How a user wants email: immediately (default), daily (a digest) or never."""
+
+    __tablename__ = "notify_preferences"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    email: Mapped[str] = mapped_column(String(16), default="immediately")
 
 
 # --- derived data: rebuilt from git by `wiki reindex`, never edited by hand -------------------

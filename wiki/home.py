@@ -47,6 +47,10 @@ def initialize(services, admin: str | None = None, password: str | None = None) 
     secret_key(settings)
     if services.repo.init():
         done.append(f"created the repository {settings.repository}")
+    from wiki import hooks
+
+    if hooks.install(settings.repository):  # the push policy, for git access over HTTP
+        done.append("installed the push policy hook")
     services.db.upgrade()
     with services.repo.write_lock():
         if services.repo.head() is None:

@@ -5,6 +5,7 @@ the API and later git and search all obey the same rules.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,8 +87,11 @@ def _message(message, default: str) -> str:
 
 class Pages:
     def __init__(self, repo: Repository, catalog: Catalog, renderer: Renderer,
-                 permissions: Permissions, settings: Settings):
+                 permissions: Permissions, settings: Settings,
+                 audit: Callable[[str, str, str, str], None] | None = None):
         self.repo = repo
+        # audit(actor, action, subject, detail): deletions and renames go in the audit log.
+        self.audit = audit
         self.catalog = catalog
         self.renderer = renderer
         self.permissions = permissions
@@ -373,8 +377,11 @@ class Pages:
     def delete(self, account: Account, name: str, message: str = "") -> str:
         info = self.find(account, name)
         self.permissions.require_write(account, info.name)
-        return self._commit(account, lambda i: [Delete(paths.to_file(i.name))], info.name,
-                            message, f"Delete {info.name}")
+        revision = self._commit(account, lambda i: [Delete(paths.to_file(i.name))], info.name,
+                                message, f"Delete {info.name}")
+        if self.audit:
+            self.audit(account.name, "page.delete", info.name, revision)
+        return revision
 
     def restore(self, account: Account, name: str, message: str = "") -> SaveResult:
         name = paths.normalize(name)
@@ -415,8 +422,11 @@ class Pages:
                 result += self._rewritten_links(account, current.name, to)
             return result
 
-        return self._commit(account, changes, info.name, message,
-                            f"Rename {info.name} to {to}")
+        revision = self._commit(account, changes, info.name, message,
+                                f"Rename {info.name} to {to}")
+        if self.audit:
+            self.audit(account.name, "page.rename", info.name, f"to {to} ({revision})")
+        return revision
 
     def _rewritten_links(self, account: Account, old: str, new: str) -> list[Write]:
         pattern = re.compile(r"\[\[\s*([^\]|]+?)\s*(\|[^\]]*)?\]\]")

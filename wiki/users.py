@@ -5,12 +5,14 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from wiki.db import Database, SetupToken, Token, User, utcnow
+from wiki.db import AuditEvent, Database, SetupToken, Token, User, utcnow
 from wiki.errors import InvalidInput, NotFound, PageExists
 
 ROLES = ("reader", "editor", "admin")
@@ -57,6 +59,28 @@ class Account:
 ANONYMOUS = Account(id=None, name="anonymous")
 
 
+@dataclass(frozen=True)
+class UserInfo:
+    """A line of the admin's user list."""
+
+    name: str
+    role: str
+    email: str
+    display_name: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as its owner and admins see it (never its value)."""
+
+    id: int
+    user: str
+    name: str
+    created: datetime
+    last_used: datetime | None
+
+
 def _account(user: User) -> Account:
     return Account(id=user.id, name=user.name, email=user.email,
                    display_name=user.display_name, role=user.role, language=user.language,
@@ -87,7 +111,7 @@ class Users:
     # --- users -------------------------------------------------------------------------------
 
     def create(self, name: str, password: str | None = None, role: str = "editor",
-               email: str = "", display_name: str = "") -> Account:
+               email: str = "", display_name: str = "", actor: str = "system") -> Account:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise InvalidInput("A user name has 1-64 letters, digits, dots, dashes or underscores.")
         if role not in ROLES:
@@ -99,6 +123,8 @@ class Users:
                         display_name=display_name,
                         password_hash=self._hash(password) if password else "")
             s.add(user)
+            s.add(AuditEvent(actor=actor, action="user.create", subject=name,
+                             detail=f"role={role}"))
             s.flush()
             return _account(user)
 
@@ -133,11 +159,17 @@ class Users:
         with self.db.session() as s:
             return s.scalar(select(func.count(User.id))) or 0
 
+    def listing(self) -> list[UserInfo]:
+        with self.db.session() as s:
+            return [UserInfo(u.name, u.role, u.email, u.display_name, u.created)
+                    for u in s.scalars(select(User).order_by(User.name_key))]
+
     def all(self) -> list[Account]:
         with self.db.session() as s:
             return [_account(u) for u in s.scalars(select(User).order_by(User.name_key))]
 
-    def set_password(self, name: str, password: str) -> Account:
+    def set_password(self, name: str, password: str, actor: str | None = None) -> Account:
+        """Set the password (ending every session); `actor` None means the user themself."""
         new_hash = self._hash(password)
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.name_key == name.lower()))
@@ -145,16 +177,20 @@ class Users:
                 raise NotFound(f"There is no user {name}.")
             user.password_hash = new_hash
             user.session_version += 1  # every existing session of this user ends
+            s.add(AuditEvent(actor=actor or user.name, action="user.password",
+                             subject=user.name))
             self._forget(user.id)
             return _account(user)
 
-    def set_role(self, name: str, role: str) -> Account:
+    def set_role(self, name: str, role: str, actor: str = "system") -> Account:
         if role not in ROLES:
             raise InvalidInput(f"The role must be one of: {', '.join(ROLES)}.")
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.name_key == name.lower()))
             if not user:
                 raise NotFound(f"There is no user {name}.")
+            s.add(AuditEvent(actor=actor, action="user.role", subject=user.name,
+                             detail=f"{user.role} -> {role}"))
             user.role = role
             self._forget(user.id)
             return _account(user)
@@ -176,11 +212,15 @@ class Users:
             self._forget(user.id)
             return _account(user)
 
-    def end_sessions(self, user_id: int) -> None:
+    def end_sessions(self, user_id: int, actor: str | None = None) -> None:
+        """End every session of the user; with an actor (an admin) it goes in the audit log,
+        an ordinary logout does not."""
         with self.db.session() as s:
             user = s.get(User, user_id)
             if user:
                 user.session_version += 1
+                if actor:
+                    s.add(AuditEvent(actor=actor, action="user.sessions", subject=user.name))
             self._forget(user_id)
 
     def authenticate(self, name: str, password: str) -> Account | None:
@@ -198,10 +238,38 @@ class Users:
                 user.password_hash = self.hasher.hash(password)
             return _account(user)
 
+    def ensure_proxy_user(self, name: str, email: str | None = None,
+                          display_name: str | None = None,
+                          role: str = "editor") -> tuple[Account, bool]:
+        """The account a trusted sign-on proxy names, created on first sight with `role`;
+        email and display name follow the proxy when it sends them. Returns (account, created).
+        """
+        account = self.by_name(name)
+        created = False
+        if account is None:
+            try:
+                account = self.create(name, role=role, email=(email or "").strip()[:254],
+                                      display_name=(display_name or "").strip()[:128],
+                                      actor="proxy")
+                created = True
+            except (PageExists, IntegrityError):  # another worker created it just now
+                account = self.by_name(name)
+                if account is None:
+                    raise
+        changes = {}
+        if email is not None and email.strip()[:254] != account.email:
+            changes["email"] = email
+        if display_name is not None and display_name.strip()[:128] != account.display_name:
+            changes["display_name"] = display_name
+        if changes:
+            account = self.update_profile(account.id, **changes)
+        return account, created
+
     # --- API tokens ----------------------------------------------------------------------------
 
-    def create_token(self, user_name: str, token_name: str) -> str:
-        """Make a token for the user and return it; only its hash is kept."""
+    def create_token(self, user_name: str, token_name: str, actor: str | None = None) -> str:
+        """Make a token for the user and return it; only its hash is kept.
+        `actor` None means the user themself."""
         token_name = (token_name or "").strip()
         if not token_name or len(token_name) > 128:
             raise InvalidInput("A token needs a name of at most 128 characters.")
@@ -211,7 +279,34 @@ class Users:
             if not user:
                 raise NotFound(f"There is no user {user_name}.")
             s.add(Token(user_id=user.id, name=token_name, token_hash=_token_hash(token)))
+            s.add(AuditEvent(actor=actor or user.name, action="token.create",
+                             subject=user.name, detail=token_name))
         return token
+
+    def tokens(self, user_id: int | None = None) -> list[TokenInfo]:
+        """The tokens of one user, or of everyone (for admins), newest first."""
+        query = (select(Token, User.name).join(User, User.id == Token.user_id)
+                 .order_by(Token.id.desc()))
+        if user_id is not None:
+            query = query.where(Token.user_id == user_id)
+        with self.db.session() as s:
+            return [TokenInfo(t.id, owner, t.name, t.created, t.last_used)
+                    for t, owner in s.execute(query)]
+
+    def revoke_token(self, token_id: int, account: Account) -> TokenInfo:
+        """Delete a token of the account's own, or anyone's for an admin. A token of someone
+        else looks like a missing one, so ids reveal nothing."""
+        with self.db.session() as s:
+            row = s.get(Token, token_id)
+            if row is None or account.id is None or (
+                    row.user_id != account.id and not account.is_admin):
+                raise NotFound("There is no such token.")
+            owner = s.get(User, row.user_id)
+            info = TokenInfo(row.id, owner.name, row.name, row.created, row.last_used)
+            s.delete(row)
+            s.add(AuditEvent(actor=account.name, action="token.revoke", subject=owner.name,
+                             detail=row.name))
+        return info
 
     def by_token(self, token: str) -> Account | None:
         if not token or len(token) > 200:
@@ -220,7 +315,10 @@ class Users:
             row = s.scalar(select(Token).where(Token.token_hash == _token_hash(token)))
             if not row:
                 return None
-            row.last_used = utcnow()
+            now = utcnow()
+            # "Last used" to the minute is enough; writing it on every API call is not.
+            if row.last_used is None or (now - row.last_used).total_seconds() > 60:
+                row.last_used = now
             user = s.get(User, row.user_id)
             return _account(user) if user else None
 
@@ -238,7 +336,7 @@ class Users:
             row = s.get(SetupToken, _token_hash(token or ""))
             if not row:
                 raise NotFound("This setup link is not valid (any more).")
-        account = self.create(name, password, role="admin")
+        account = self.create(name, password, role="admin", actor="setup link")
         with self.db.session() as s:
             s.query(SetupToken).delete()
         return account

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from wiki import auth
+from wiki import auth, ratelimit
 from wiki.errors import InvalidInput, PageExists
 
 bp = Blueprint("account", __name__)
@@ -24,6 +24,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@ratelimit.login
 def login():
     if request.method == "POST":
         account = _users().authenticate(request.form.get("name", ""),
@@ -46,6 +47,7 @@ def logout():
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
+@ratelimit.setup_link
 def setup(token: str):
     users = _users()
     if not users.setup_token_valid(token):

@@ -1,10 +1,11 @@
 """The one place that turns named errors into responses: JSON under /api, HTML elsewhere."""
 
-from flask import jsonify, redirect, render_template, request, url_for
+from flask import jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
+from wiki import ratelimit
 from wiki.errors import EditConflict, Unauthorized, WikiError
 
 
@@ -17,6 +18,18 @@ def error_response(status: int, code: str, message: str, **extra):
         body = {"error": {"code": code, "message": message}, **extra}
         return jsonify(body), status
     return render_template("error.html", status=status, code=code, message=message), status
+
+
+def http_error(exc: HTTPException):
+    """Werkzeug's HTTP errors in our words (the API's own handler calls this too)."""
+    messages = {
+        404: _("There is nothing here."),
+        405: _("This address does not accept that method."),
+        413: _("What you sent is too large."),
+    }
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code,
+                          messages.get(exc.code, exc.description or exc.name))
 
 
 def init_app(app) -> None:
@@ -36,16 +49,16 @@ def init_app(app) -> None:
         return error_response(400, "csrf", _("The form expired or was sent from elsewhere. "
                                              "Go back, reload the page and try again."))
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        messages = {
-            404: _("There is nothing here."),
-            405: _("This address does not accept that method."),
-            413: _("What you sent is too large."),
-        }
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code,
-                              messages.get(exc.code, exc.description or exc.name))
+    app.register_error_handler(HTTPException, http_error)
+
+    @app.errorhandler(TooManyRequests)
+    def too_many(exc: TooManyRequests):
+        # The same words whether the account exists or not (no user enumeration).
+        response = make_response(error_response(
+            429, "too_many_requests",
+            _("Too many failed attempts. Please wait a minute and try again.")))
+        response.headers["Retry-After"] = str(ratelimit.retry_after() or 60)
+        return response
 
     @app.errorhandler(UnicodeDecodeError)
     def bad_encoding(exc):

@@ -35,7 +35,8 @@ class PageViewCache:
         secret = session.get("csrf_token")
         if account.is_anonymous or not secret:
             return render_template("_account.html")
-        key = (account.id, account.session_version, account.label, str(get_locale()), secret)
+        key = (account.id, account.session_version, account.label, str(get_locale()), secret,
+               current_app.jinja_env.globals["inbox_unread"]())  # the inbox badge
         html = self._boxes.get(key)
         if html is None:
             html = render_template("_account.html")

@@ -55,7 +55,8 @@ def view(name: str):
     # (which linked pages they may see, whether they may edit) and the admin menu.
     key = (services.catalog.seen_head, page.name, str(get_locale()),
            services.permissions.can_write(account, page.name), account.is_admin,
-           services.permissions.read_filter(account))
+           services.permissions.read_filter(account),
+           current_app.jinja_env.globals["thread_count"](page.name))  # the Discussion tab
     return _view_cache().get(key) or _view_cache().render(
         key, "page.html", page=page, contributors=_pages().contributors(account, page.name))
 

@@ -1,0 +1,296 @@
+"""wiki/search.py on its own: analysis, the query language, ranking, keeping up with git,
+recovery, several writing processes and the read filter (no Flask app)."""
+
+import multiprocessing
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from wiki import config, home
+from wiki.app import build_services
+from wiki.repo import Author, Write
+from wiki.search import Filters
+
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / \
+    "tldr-pages-en-nl.tar.gz"
+
+PAGES = {
+    "Team/Medewerkers": "---\nlang: nl\ntags: [hr]\n---\n# Medewerkers\n\n"
+                        "De enquête over kennisdeling voor alle medewerkers van de afdeling.\n",
+    "Team/Onboarding": "# Onboarding\n\n## First day\n\nNew colleagues get a laptop and a badge. "
+                       "The café serves lunch.\n",
+    "Ops/Processes": "---\ntags: [ops]\n---\n# Killing processes\n\n"
+                     "Use `kill -9` to stop running processes. Ask ops first.\n",
+    "Ops/Backups": "# Backups\n\nThe nightly backup copies every database. A process "
+                   "checks it.\n",
+    "Notes": "# Notes\n\nThe quick brown fox jumps over the lazy dog.\n",
+    "Mentions": "# Misc\n\nSomething about a backup, once.\n",
+    "Html": "# Html\n\nWrite `<script>alert(1)</script>` as code.\n",
+}
+
+
+def _fill(services, pages=PAGES):
+    for name, role in (("editor", "editor"), ("reader", "reader"), ("carol", "editor"),
+                       ("admin", "admin")):
+        services.users.create(name, "correct-horse-battery", role=role)
+    editor = services.users.by_name("editor")
+    for name, text in pages.items():
+        services.pages.save(editor, name, text)
+    return services
+
+
+@pytest.fixture
+def wiki(services):
+    """A wiki of its own to change: the users and one page, Notes."""
+    return _fill(services, {"Notes": PAGES["Notes"]})
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """The same, shared by the tests that only search (building it is the slow part)."""
+    services = build_services(config.load(tmp_path_factory.mktemp("search"), environ={}))
+    home.initialize(services)
+    yield _fill(services)
+    services.db.dispose()
+
+
+def who(services, name="editor"):
+    return services.users.by_name(name)
+
+
+def find(services, query, user="editor", **kwargs):
+    filters = Filters(**{k: kwargs.pop(k) for k in list(kwargs) if k in Filters.__annotations__})
+    return services.search.search(who(services, user), query, filters, **kwargs)
+
+
+def paths_of(results):
+    return [h.path for h in results.hits]
+
+
+# --- language -----------------------------------------------------------------------------
+
+def test_stemming_and_accents_in_both_languages(shared):
+    assert paths_of(find(shared, "medewerker")) == ["Team/Medewerkers"]  # nl plural
+    assert paths_of(find(shared, "enquete")) == ["Team/Medewerkers"]  # ê folded
+    assert paths_of(find(shared, "enquête")) == ["Team/Medewerkers"]
+    assert paths_of(find(shared, "cafe")) == ["Team/Onboarding"]  # é folded in English
+    assert "Ops/Processes" in paths_of(find(shared, "kill process"))  # en: killing, processes
+    assert "Team/Onboarding" in paths_of(find(shared, "colleague"))  # plural in the text
+
+
+def test_dutch_compounds_are_found_by_their_parts(shared):
+    assert "Team/Medewerkers" in paths_of(find(shared, "kennis"))  # kennisdeling
+    assert paths_of(find(shared, "deling")) == ["Team/Medewerkers"]
+
+
+# --- query language -----------------------------------------------------------------------
+
+def test_words_are_anded_and_phrases_are_exact(shared):
+    assert paths_of(find(shared, "backup database")) == ["Ops/Backups"]
+    assert find(shared, "backup laptop").partial  # no page has both: best partial matches
+    assert paths_of(find(shared, '"quick brown fox"')) == ["Notes"]
+    assert find(shared, '"brown quick fox"').total == 0
+
+
+def test_or_exclude_and_prefix(shared):
+    either = paths_of(find(shared, "laptop OR nightly"))
+    assert {"Ops/Backups", "Team/Onboarding"} <= set(either) and "Notes" not in either
+    without = paths_of(find(shared, "process -backup"))
+    assert "Ops/Processes" in without and "Ops/Backups" not in without
+    assert paths_of(find(shared, "onboard*"))[0] == "Team/Onboarding"  # its title
+    assert "Ops/Backups" in paths_of(find(shared, "backu*"))
+
+
+def test_filters_as_syntax_and_as_ui_filters(shared):
+    assert paths_of(find(shared, "tag:hr")) == ["Team/Medewerkers"]
+    assert paths_of(find(shared, "", tag="ops")) == ["Ops/Processes"]
+    assert sorted(paths_of(find(shared, "ns:ops"))) == ["Ops/Backups", "Ops/Processes"]
+    assert sorted(paths_of(find(shared, "process", prefix="Ops"))) == ["Ops/Backups",
+                                                                      "Ops/Processes"]
+    assert paths_of(find(shared, "path:team badge")) == ["Team/Onboarding"]
+    assert find(shared, "author:editor").total == len(PAGES)
+    assert find(shared, "author:carol").total == 0
+    assert find(shared, "since:2000-01-01 fox").total == 1
+    assert find(shared, "since:2999-01-01 fox").total == 0
+    assert find(shared, "fox", since="2999-01-01").total == 0
+    assert paths_of(find(shared, "title:backups")) == ["Ops/Backups"]
+    assert find(shared, "title:fox").total == 0  # only in the body
+
+
+def test_shell_and_git_syntax_is_just_text(shared):
+    for query in ("-rf", "--force", "$(rm -rf /)", "HEAD~1 --output=/x", "`ls`; echo |",
+                  "key:notes", "lang:en", "a:b:c", '"unclosed', "*", "(", "[a TO z]"):
+        found = find(shared, query)
+        assert found.total >= 0 and not found.indexing, query
+    assert paths_of(find(shared, "key:notes")) == ["Notes"]  # no such field: the words count
+    assert paths_of(find(shared, "--lazy")) == ["Notes"]
+    assert paths_of(find(shared, "-lazy")) == ["Notes"]  # only an exclusion: read as text
+
+
+def test_title_matches_rank_above_a_body_mention(shared):
+    # "backup" is the title of Ops/Backups; Ops/Processes never says it, Notes neither.
+    assert paths_of(find(shared, "backup"))[:2] == ["Ops/Backups", "Mentions"]
+
+
+def test_a_question_falls_back_to_the_best_partial_matches(shared):
+    found = find(shared, "how do I stop a process that hangs on my laptop")
+    assert found.partial and found.total >= 2
+    assert found.hits[0].path == "Ops/Processes"
+
+
+def test_did_you_mean_comes_from_the_index_vocabulary(shared):
+    found = find(shared, "medewerkrs")
+    assert found.total == 0 and found.suggestion == "medewerkers"
+    assert find(shared, "backup").suggestion is None
+
+
+def test_snippets_escape_text_and_mark_hits(shared):
+    snippet = find(shared, "script").hits[0].snippet
+    assert "<mark>script</mark>" in snippet
+    assert "<script>" not in snippet and "&lt;" in snippet
+
+
+def test_suggestions_complete_titles(shared):
+    found = shared.search.suggest(who(shared), "kill pro")
+    assert [s.path for s in found] == ["Ops/Processes"]
+    assert shared.search.suggest(who(shared), "") == []
+
+
+# --- keeping up with git ------------------------------------------------------------------
+
+def test_the_index_follows_saves_renames_deletes_and_reverts(wiki):
+    editor = who(wiki)
+    first = wiki.pages.save(editor, "Plan", "# Plan\n\nZebra crossing.\n")
+    assert paths_of(find(wiki, "zebra")) == ["Plan"]
+    wiki.pages.save(editor, "Plan", "# Plan\n\nGiraffe crossing.\n")
+    assert find(wiki, "zebra").total == 0 and paths_of(find(wiki, "giraffe")) == ["Plan"]
+    wiki.pages.revert(editor, "Plan", first.revision)
+    assert paths_of(find(wiki, "zebra")) == ["Plan"]
+    wiki.pages.rename(editor, "Plan", "Archive/Plan")
+    assert paths_of(find(wiki, "zebra")) == ["Archive/Plan"]
+    wiki.pages.delete(editor, "Archive/Plan")
+    assert find(wiki, "zebra").total == 0
+
+
+def test_a_push_of_many_commits_lands_in_the_index(wiki):
+    wiki.search.search(who(wiki), "anything")  # the index exists before the push
+    author = Author("Pusher", "p@example.org")
+    for i in range(3):
+        with wiki.repo.write_lock():
+            wiki.repo.commit([Write(f"Pushed/P{i}.md", f"# P{i}\n\nOctopus {i}\n".encode())],
+                             f"push {i}", author, parent=wiki.repo.head())
+    wiki.catalog.catch_up()  # what the post-receive step does
+    assert find(wiki, "octopus").total == 3
+    assert find(wiki, "author:pusher").total == 3
+
+
+def test_a_deleted_or_damaged_index_is_rebuilt(wiki, settings):
+    assert find(wiki, "fox").total == 1
+    shutil.rmtree(settings.index)
+    assert paths_of(find(wiki, "fox")) == ["Notes"]
+    gen = Path(settings.index) / "current"
+    for file in gen.resolve().iterdir():
+        if file.suffix in (".seg", ".toc") or file.name.endswith(".trm"):
+            file.write_bytes(file.read_bytes()[: max(1, file.stat().st_size // 2)])
+    wiki.search._drop_searcher()
+    found = find(wiki, "fox")
+    assert not found.indexing and paths_of(found) == ["Notes"]
+
+
+def test_catch_up_from_the_recorded_commit(wiki):
+    find(wiki, "fox")
+    recorded = wiki.search.recorded()
+    wiki.catalog.listeners.remove(wiki.search.on_catalog_change)  # as if the worker was down
+    wiki.pages.save(who(wiki), "Late", "# Late\n\nPelican.\n")
+    assert wiki.search.recorded() == recorded
+    wiki.search.catch_up()  # what start-up (or the next search) does
+    assert wiki.search.recorded() == wiki.repo.head()
+    assert paths_of(find(wiki, "pelican")) == ["Late"]
+
+
+def test_rebuild_swaps_in_a_fresh_folder(wiki, settings):
+    find(wiki, "fox")
+    before = (Path(settings.index) / "current").resolve()
+    assert wiki.search.rebuild() == wiki.catalog.pages(limit=0)[0]
+    after = (Path(settings.index) / "current").resolve()
+    assert after != before and not before.exists()
+    assert paths_of(find(wiki, "fox")) == ["Notes"]
+
+
+def _save_pages(home: str, worker: int) -> None:
+    services = build_services(config.load(home, environ={}))
+    editor = services.users.by_name("editor")
+    for i in range(3):
+        services.pages.save(editor, f"W{worker}/Page{i}", f"# W{worker} {i}\n\nNarwhal.\n")
+    services.db.dispose()
+
+
+def test_writers_in_several_processes_wait_for_each_other(wiki, settings):
+    find(wiki, "fox")  # build the index so every process writes to it
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_save_pages, args=(str(settings.home), w)) for w in range(3)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+    assert [p.exitcode for p in workers] == [0, 0, 0]
+    assert find(wiki, "narwhal", limit=50).total == 9
+    assert wiki.search.recorded() == wiki.repo.head()
+
+
+# --- permissions --------------------------------------------------------------------------
+
+@pytest.fixture
+def restricted(wiki):
+    editor = who(wiki)
+    wiki.pages.save(editor, "HR/Salaries", "---\ntags: [secret]\n---\n# Salaries\n\n"
+                    "Confidential flamingo budget for the team.\n")
+    wiki.pages.save(editor, "HR/Public/Holidays", "# Holidays\n\nFlamingo day off.\n")
+    wiki.acl.set_rule("HR", "group:hr", None, actor="t")
+    wiki.acl.set_rule("HR/Public", "users", None, actor="t")
+    wiki.acl.add_members("hr", ["carol"], actor="t")
+    return wiki
+
+
+def test_unreadable_pages_never_show_in_results_counts_facets_or_suggestions(restricted):
+    wiki = restricted
+    found = find(wiki, "flamingo", user="reader")
+    assert paths_of(found) == ["HR/Public/Holidays"] and found.total == 1
+    assert "secret" not in dict(found.facets["tag"])
+    assert dict(found.facets["namespace"]) == {"HR": 1}
+    assert find(wiki, "confidential", user="reader").total == 0
+    assert find(wiki, "tag:secret", user="reader").total == 0
+    assert wiki.search.suggest(who(wiki, "reader"), "sal") == []
+    # A word only a hidden page has is never offered as "did you mean".
+    assert find(wiki, "confidentail", user="reader").suggestion is None
+    member = find(wiki, "flamingo", user="carol")
+    assert sorted(paths_of(member)) == ["HR/Public/Holidays", "HR/Salaries"]
+    assert find(wiki, "confidentail", user="carol").suggestion == "confidential"
+    assert [s.path for s in wiki.search.suggest(who(wiki, "carol"), "sal")] == ["HR/Salaries"]
+    assert "HR/Salaries" not in paths_of(find(wiki, "flamingo budget", user="editor"))
+    assert "HR/Salaries" in paths_of(find(wiki, "flamingo budget", user="admin"))
+
+
+# --- real pages ---------------------------------------------------------------------------
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not available")
+def test_real_pages_in_english_and_dutch(wiki, tmp_path):
+    """tldr-pages (CC BY 4.0, © the tldr-pages team and contributors)."""
+    wanted = {"pages/common/tar.md": "en/tar", "pages.nl/common/tar.md": "nl/tar",
+              "pages/common/grep.md": "en/grep", "pages.nl/common/grep.md": "nl/grep"}
+    writes = []
+    with tarfile.open(CORPUS) as archive:
+        for member, name in wanted.items():
+            text = archive.extractfile(member).read().decode()
+            lang = "nl" if name.startswith("nl/") else "en"
+            writes.append(Write(f"{name}.md", f"---\nlang: {lang}\n---\n{text}".encode()))
+    with wiki.repo.write_lock():
+        wiki.repo.commit(writes, "tldr pages", Author("tldr", "t@example.org"),
+                         parent=wiki.repo.head())
+    wiki.catalog.catch_up()
+    assert paths_of(find(wiki, "archief uitpakken")) == ["nl/tar"]
+    assert paths_of(find(wiki, "extract archive"))[0] == "en/tar"
+    assert paths_of(find(wiki, "tar"))[:2] in (["en/tar", "nl/tar"], ["nl/tar", "en/tar"])
+    assert find(wiki, "bestanden", prefix="nl").total >= 1

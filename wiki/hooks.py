@@ -1,0 +1,379 @@
+"""The push policy: what a `git push` may bring into the wiki, checked in git's pre-receive hook.
+
+`wiki init` (every start, in fact) installs `hooks/pre-receive` into the bare repository: a tiny
+shell script that execs `python -m wiki hook pre-receive`. git runs it for every push, after the
+pushed objects arrived in a quarantine folder and before any ref moves; when it exits non-zero,
+git throws the quarantine away, so a refused push leaves the repository exactly as it was. What
+the hook prints, the git client shows as `remote: …` lines.
+
+The hook reads the pushed objects through git (`Repository` keeps the quarantine variables
+git hands the hook), never from files on disk. It refuses, with the path and the reason:
+symlinks, submodules, `.gitattributes` and `.gitmodules`, names the wiki would refuse (not
+UTF-8, not NFC, `..`, leading dots, control or bidi characters, …; attachments obey the same
+rules as pages), two names differing only in case, files over the size limits, any path the
+pusher may not write, pushes to any ref but the wiki's branch, branch deletion and
+non-fast-forward updates.
+
+Which paths a push "changes": every path a new commit changes against its parent (for a merge,
+only what differs from every parent, so a `git pull` merge does not make the colleague's web
+edits count as yours), plus the net change from the old branch head to the new one (so a merge
+cannot quietly take an old version of a page the pusher may not write).
+
+The write lock: the checks run without it (a large push must not block web saves), then the
+hook takes the repository write lock to confirm the branch is still where the push started.
+A web save in progress is waited for, so the push is refused with a clear "pull and push
+again" instead of git's bare "failed to update ref". The short gap between the hook's exit and
+git's ref update stays: a web save landing there makes one of the two compare-and-swaps fail —
+git refuses the push, or the web save merges again on top — and nothing is lost either way.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from wiki import paths
+from wiki.errors import InvalidPath
+
+HOOK = "pre-receive"
+MARKER = "Kennis pre-receive hook"
+ENV_FLAG = "KENNIS_GIT_HTTP"  # set by wiki/gitserve.py for the git processes it starts
+FILE_MODES = {"100644", "100755"}
+SYMLINK_MODE = "120000"
+GITLINK_MODE = "160000"
+FORBIDDEN_FILES = {".gitattributes", ".gitmodules"}
+# Settings `wiki check` expects in the repository's config (applied by Repository.init()).
+REPOSITORY_SETTINGS = {
+    "receive.fsckobjects": "true",
+    "receive.denydeletes": "true",
+    "receive.denynonfastforwards": "true",
+    "http.getanyfile": "false",
+}
+MAX_LISTED = 50  # refusals printed; a push of 10,000 bad files says how many more there are
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    old: str
+    new: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One side of a changed path: `mode` "000000" means the path is gone."""
+
+    path: bytes
+    mode: str
+    oid: str
+
+    @property
+    def deleted(self) -> bool:
+        return self.mode == "000000"
+
+
+# --- installing the hook ----------------------------------------------------------------------
+
+def hook_script(python: str | None = None) -> str:
+    python = python or sys.executable
+    # -P: the hook runs inside the bare repository; never import from the current folder.
+    return ("#!/bin/sh\n"
+            f"# {MARKER}: installed by `wiki init`, overwritten at every start; do not edit.\n"
+            "# Every push through the wiki's address is checked by the wiki's push policy.\n"
+            f"exec {shlex.quote(python)} -P -m wiki hook {HOOK}\n")
+
+
+def install(repository: Path, python: str | None = None) -> bool:
+    """Write hooks/pre-receive (atomically); True when it was missing or different."""
+    hooks = Path(repository) / "hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    target = hooks / HOOK
+    text = hook_script(python)
+    try:
+        if target.read_text() == text and os.access(target, os.X_OK):
+            return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    temporary = hooks / f".{HOOK}.{os.getpid()}.tmp"
+    temporary.write_text(text)
+    temporary.chmod(0o755)
+    os.replace(temporary, target)
+    return True
+
+
+def check_repository(repo) -> list[str]:
+    """Problems with the repository's push safety settings and hook, in plain words."""
+    problems = []
+    for key, wanted in REPOSITORY_SETTINGS.items():
+        result = repo._git("config", "--get", key, check=False)
+        found = result.stdout.decode(errors="replace").strip().lower()
+        if found != wanted:
+            problems.append(f"The repository setting {key} is {found or 'not set'!s}, "
+                            f"expected {wanted}; run `wiki init` to apply it.")
+    hook = Path(repo.path) / "hooks" / HOOK
+    try:
+        text = hook.read_text()
+    except (FileNotFoundError, UnicodeDecodeError):
+        text = ""
+    if MARKER not in text or not os.access(hook, os.X_OK):
+        problems.append(f"The push policy hook {hook} is missing or changed; "
+                        "run `wiki init` to install it.")
+    return problems
+
+
+# --- single paths -----------------------------------------------------------------------------
+
+def name_problem(raw: bytes) -> str | None:
+    """Why the wiki cannot take a file of this name, or None. Attachments (every file that is
+    not a `.md` page) follow the same rules as page names."""
+    try:
+        path = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the name is not valid UTF-8"
+    if path.rpartition("/")[2].lower() in FORBIDDEN_FILES:
+        return f"{path.rpartition('/')[2]} files are not allowed"
+    if not unicodedata.is_normalized("NFC", path):
+        return "the name is not in Unicode NFC form (some Mac tools decompose accents)"
+    try:
+        if path.lower().endswith(paths.PAGE_SUFFIX) and not path.endswith(paths.PAGE_SUFFIX):
+            return "a page must end in .md in lower case"
+        if path.endswith(paths.PAGE_SUFFIX):
+            canonical = paths.to_file(path[: -len(paths.PAGE_SUFFIX)])
+        else:
+            canonical = paths.normalize(path)
+    except InvalidPath as exc:
+        return exc.message
+    if canonical != path:
+        return f"the name is not in its plain form (it would be {canonical!r})"
+    return None
+
+
+def mode_problem(mode: str) -> str | None:
+    if mode == SYMLINK_MODE:
+        return "symbolic links are not allowed"
+    if mode == GITLINK_MODE:
+        return "submodules are not allowed"
+    if mode not in FILE_MODES:
+        return f"files of mode {mode} are not allowed"
+    return None
+
+
+def size_problem(raw: bytes, size: int, max_page_bytes: int, max_attachment_bytes: int
+                 ) -> str | None:
+    if raw.endswith(paths.PAGE_SUFFIX.encode()):
+        if size > max_page_bytes:
+            return f"the page has {size:,} bytes; pages can have at most {max_page_bytes:,}"
+    elif size > max_attachment_bytes:
+        return (f"the file has {size:,} bytes; files can have at most "
+                f"{max_attachment_bytes:,}")
+    return None
+
+
+def permission_name(path: str) -> str:
+    """The name the permission rules see: a page without `.md`, an attachment as it is."""
+    return path[: -len(paths.PAGE_SUFFIX)] if path.endswith(paths.PAGE_SUFFIX) else path
+
+
+def case_collisions(files: Iterable[bytes]) -> dict[str, set[str]]:
+    """Case-insensitive key -> the spellings, for every file and folder name that has several."""
+    spellings: dict[str, set[str]] = {}
+    for raw in files:
+        path = raw.decode("utf-8", errors="replace")
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            name = "/".join(parts[:depth])
+            spellings.setdefault(paths.key(name), set()).add(name)
+    return {key: names for key, names in spellings.items() if len(names) > 1}
+
+
+def _show(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+# --- reading the push through git --------------------------------------------------------------
+
+def _parse_raw(out: bytes) -> list[tuple[str | None, Entry]]:
+    """`diff-tree -r -z --raw [-c] --stdin` output: (commit or None, entry) pairs."""
+    tokens = out.split(b"\0")
+    found: list[tuple[str | None, Entry]] = []
+    commit = None
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token:
+            i += 1
+            continue
+        if token.startswith(b":"):
+            parents = len(token) - len(token.lstrip(b":"))
+            fields = token.lstrip(b":").decode("ascii").split(" ")
+            mode, oid = fields[parents], fields[2 * parents + 1]
+            found.append((commit, Entry(tokens[i + 1], mode, oid)))
+            i += 2
+        else:
+            commit = token.decode("ascii", errors="replace").strip()
+            i += 1
+    return found
+
+
+def _files(repo, commit: str) -> dict[bytes, tuple[str, str]]:
+    out = repo._git("ls-tree", "-r", "-z", "--full-tree", commit).stdout
+    files = {}
+    for item in out.split(b"\0"):
+        if item:
+            meta, _, name = item.partition(b"\t")
+            mode, _kind, oid = meta.decode("ascii").split(" ")
+            files[name] = (mode, oid)
+    return files
+
+
+def changed_entries(repo, update: RefUpdate) -> list[Entry]:
+    """Every path the push changes (see the module's docstring), each with its new side."""
+    zero = "0" * len(update.new)
+    new_commits = repo._git("rev-list", update.new, "--not", "--all").stdout
+    entries: list[Entry] = []
+    if new_commits.strip():
+        out = repo._git("diff-tree", "-r", "-z", "--raw", "-c", "--no-renames", "--root",
+                        "--no-commit-id", "--stdin", input=new_commits).stdout
+        entries += [entry for _commit, entry in _parse_raw(out)]
+    if update.old == zero:
+        entries += [Entry(name, mode, oid)
+                    for name, (mode, oid) in _files(repo, update.new).items()]
+    else:
+        out = repo._git("diff-tree", "-r", "-z", "--raw", "--no-renames",
+                        update.old, update.new).stdout
+        entries += [entry for _commit, entry in _parse_raw(out)]
+    return entries
+
+
+def _blob_sizes(repo, oids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(oids))
+    if not wanted:
+        return {}
+    out = repo._git("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+                    input="".join(f"{oid}\n" for oid in wanted).encode()).stdout
+    sizes = {}
+    for line in out.decode("ascii", errors="replace").splitlines():
+        fields = line.split(" ")
+        if len(fields) == 3 and fields[1] == "blob":
+            sizes[fields[0]] = int(fields[2])
+    return sizes
+
+
+# --- the policy ---------------------------------------------------------------------------------
+
+def check_push(repo, permissions, account, settings, updates: list[RefUpdate]) -> list[str]:
+    """Every reason to refuse this push, as lines for the git client; [] to accept it."""
+    problems: list[str] = []
+    if account is None or account.is_anonymous:
+        return ["Push with your wiki account (its password or an API token)."]
+    if not account.can_edit:
+        return [f"The account {account.name} may read but not change the wiki."]
+    for update in updates:
+        zero = "0" * len(update.new)
+        if update.ref != repo.ref:
+            problems.append(f"{update.ref}: only {repo.ref} can be pushed; "
+                            "the wiki has no other branches or tags.")
+            continue
+        if update.new == zero:
+            problems.append(f"{update.ref}: the wiki's branch cannot be deleted.")
+            continue
+        if update.old != zero and not repo.is_ancestor(update.old, update.new):
+            problems.append(f"{update.ref}: this is not a fast-forward (a forced push?). "
+                            "Pull, merge or rebase your work on top, and push again.")
+            continue
+        problems += _check_paths(repo, permissions, account, settings, update)
+    return problems
+
+
+def _check_paths(repo, permissions, account, settings, update: RefUpdate) -> list[str]:
+    entries = changed_entries(repo, update)
+    present = [e for e in entries if not e.deleted]
+    sizes = _blob_sizes(repo, (e.oid for e in present if e.mode in FILE_MODES))
+    refused: dict[bytes, str] = {}
+    for entry in entries:
+        if entry.path in refused:
+            continue
+        reason = None
+        if not entry.deleted:
+            reason = (name_problem(entry.path) or mode_problem(entry.mode)
+                      or size_problem(entry.path, sizes.get(entry.oid, 0),
+                                      settings.max_page_bytes, settings.max_attachment_bytes))
+        if reason is None:
+            try:
+                name = entry.path.decode("utf-8")
+            except UnicodeDecodeError:
+                reason = "the name is not valid UTF-8"
+            else:
+                if not permissions.can_write(account, permission_name(name)):
+                    reason = f"{account.name} may not change this path"
+        if reason:
+            refused[entry.path] = reason
+    problems = [f"{_show(path)}: {reason}" for path, reason in refused.items()]
+    zero = "0" * len(update.new)
+    before = case_collisions(_files(repo, update.old)) if update.old != zero else {}
+    for key, names in case_collisions(_files(repo, update.new)).items():
+        if names != before.get(key):
+            problems.append(f"{' and '.join(sorted(names))}: these names differ only in case; "
+                            "the wiki (and Windows and Mac) would see one name.")
+    return problems
+
+
+def parse_updates(lines: Iterable[str]) -> list[RefUpdate]:
+    updates = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) == 3:
+            updates.append(RefUpdate(*fields))
+    return updates
+
+
+def report(problems: list[str]) -> str:
+    lines = ["Kennis refused this push; nothing was changed:"]
+    lines += [f"  {p}" for p in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        lines.append(f"  … and {len(problems) - MAX_LISTED} more.")
+    lines.append("Fix these commits (for example with `git rebase -i`) and push again. "
+                 "See the wiki's page Help/Git.")
+    return "\n".join(lines) + "\n"
+
+
+def run_pre_receive(stdin: Iterable[str], environ: Mapping[str, str] | None = None) -> int:
+    """The hook itself: 0 accepts the push, 1 refuses it (with the reasons on stderr)."""
+    from wiki import config
+    from wiki.acl import Acl
+    from wiki.auth import Permissions
+    from wiki.db import Database
+    from wiki.repo import Repository
+    from wiki.users import Users
+
+    environ = os.environ if environ is None else environ
+    updates = parse_updates(stdin)
+    if environ.get(ENV_FLAG) != "1" or not environ.get("REMOTE_USER"):
+        sys.stderr.write(report(["Push through the wiki's address (https://HOST/wiki.git), "
+                                 "where the wiki checks who you are."]))
+        return 1
+    settings = config.load(environ=environ)
+    db = Database(settings.db_url)
+    try:
+        repo = Repository(settings.repository, branch=settings.branch,
+                          lock_timeout=settings.write_lock_timeout)
+        acl = Acl(db, stamp=settings.instance / "acl.stamp")
+        permissions = Permissions(acl, anonymous_read=settings.anonymous_read)
+        account = Users(db).by_name(environ["REMOTE_USER"])
+        problems = check_push(repo, permissions, account, settings, updates)
+        if not problems:
+            with repo.write_lock():
+                if any(u.old != (repo.head() or "0" * len(u.old)) for u in updates):
+                    problems.append("The wiki changed while you pushed (someone saved a page). "
+                                    "Pull and push again.")
+    finally:
+        db.dispose()
+    if problems:
+        sys.stderr.write(report(problems))
+        return 1
+    return 0

@@ -1,0 +1,127 @@
+"""Rate limits on guessing: logins, the setup link and API tokens. The only module that imports
+Flask-Limiter.
+
+Only failures count (a 401 from the login form, a refused setup link, a bad bearer token), so
+colleagues behind one NAT address who log in correctly never meet the limit; once an address or
+an account name has used up its failures, every further try is refused with 429 until the
+window passes, even with the right password. The account limit counts the name as typed,
+whether or not such an account exists, so the 429 says nothing about which accounts exist.
+
+Views mark what they want limited with the decorators below; `init_app` wraps the marked views
+of one app with that app's limiter, so nothing is built at import time.
+"""
+
+import time
+
+from flask import current_app, g, request
+from flask_limiter import ApplicationLimit, Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+
+from wiki.config import SettingsError
+
+_MARK = "_kennis_rate_limit"
+
+
+def login(view):
+    """Limit failed POSTs of the login form per client address and per account name."""
+    setattr(view, _MARK, "login")
+    return view
+
+
+def setup_link(view):
+    """Limit refused setup-link tries per client address."""
+    setattr(view, _MARK, "setup")
+    return view
+
+
+def _account_key() -> str:
+    name = request.form.get("name", "") if request.method == "POST" else ""
+    return "account:" + str(name).strip().lower()[:64]
+
+
+def _address_key() -> str:
+    return "address:" + (get_remote_address() or "unknown")
+
+
+def _login_failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _setup_failed(response) -> bool:
+    return response.status_code in (400, 404)
+
+
+def _bad_token(response) -> bool:
+    found = g.get("kennis_caller")
+    return found is not None and found.via == "bad-token"
+
+
+def _no_bearer() -> bool:
+    return request.headers.get("Authorization", "")[:7].lower() != "bearer "
+
+
+def _checked(name: str, value: str) -> str:
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise SettingsError(f"setting {name}: {value!r} is not a rate limit such as "
+                            f"10/minute") from exc
+    return value
+
+
+def init_app(app, settings) -> Limiter:
+    per_address = settings.login_limit_per_address.strip()
+    per_account = settings.login_limit_per_account.strip()
+    if per_address:
+        _checked("login_limit_per_address", per_address)
+    if per_account:
+        _checked("login_limit_per_account", per_account)
+    message = _message
+    # Any request that shows a bearer token counts against its address when the token is bad,
+    # whichever blueprint (pages, search, ...) answers it.
+    bearer = [ApplicationLimit(per_address, key_function=_address_key, scope="bearer",
+                               exempt_when=_no_bearer, deduct_when=_bad_token,
+                               error_message=message)] if per_address else []
+    limiter = Limiter(_address_key, app=app, storage_uri=settings.ratelimit_storage_url,
+                      strategy="moving-window", headers_enabled=False, key_prefix="kennis",
+                      application_limits=bearer)
+
+    for endpoint, view in list(app.view_functions.items()):
+        kind = getattr(view, _MARK, None)
+        limits = []
+        if kind == "login":
+            if per_address:
+                limits.append(limiter.limit(per_address, key_func=_address_key, methods=["POST"],
+                                            deduct_when=_login_failed, error_message=message))
+            if per_account:
+                limits.append(limiter.limit(per_account, key_func=_account_key,
+                                            methods=["POST"], deduct_when=_login_failed,
+                                            error_message=message))
+        elif kind == "setup" and per_address:
+            limits.append(limiter.limit(per_address, key_func=_address_key,
+                                        deduct_when=_setup_failed, error_message=message))
+        for limit in limits:
+            view = limit(view)
+        app.view_functions[endpoint] = view
+
+    app.extensions["kennis_limiter"] = limiter
+    return limiter
+
+
+def _message() -> str:
+    from flask_babel import gettext as _
+
+    return _("Too many failed attempts. Please wait a minute and try again.")
+
+
+def retry_after() -> int | None:
+    """Seconds until the limit this request ran into lets the next try through."""
+    limiter = current_app.extensions.get("kennis_limiter")
+    breached = limiter.current_limit if limiter is not None else None
+    if breached is None:
+        return None
+    try:
+        return max(1, int(breached.reset_at - time.time()))
+    except Exception:  # noqa: BLE001 - a storage hiccup must not turn a 429 into a 500
+        return None

@@ -1,0 +1,952 @@
+"""Full-text search: the one door to Whoosh (`whoosh-reloaded`, imported as `whoosh`).
+
+The index is derived data in `settings.index`: a symlink `current` points at one generation
+folder `gen-…`, which holds the Whoosh index and a small file with the commit it reflects.
+`rebuild()` writes a fresh generation from git and swaps the symlink (atomic); `catch_up()`
+applies the commits `recorded..HEAD`. A catalog listener calls `catch_up()` after every
+catch-up of the catalog, so a page is findable as soon as its save returns.
+
+Pages are analysed in their own language (front matter `lang`, else the wiki's default): each
+language has its own title/headings/body fields with a snowball stemmer and accent folding, and
+a query is analysed for both languages. Dutch compounds are split into their leading and
+trailing parts in a separate low-weight field (see README: "Search" for what that catches).
+
+Users never write Whoosh syntax: `_parse` reads a small whitelisted grammar (words, "phrases",
+OR, -exclude, prefix*, tag: ns: path: author: since: title: heading: body:) and everything else
+is text. Read permissions are a Whoosh `filter` built from `Permissions.read_filter`, so totals,
+facets, suggestions, snippets and pages only ever count what the caller may read.
+"""
+
+import contextlib
+import gc
+import html
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from whoosh import highlight, index, sorting
+from whoosh.analysis import (
+    CharsetFilter,
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.lang import stemmer_for_language, stopwords_for_language
+from whoosh.query import And, DateRange, Every, Not, NullQuery, Or, Phrase, Prefix, Term
+from whoosh.support.charset import accent_map
+
+from wiki import paths
+from wiki.auth import Permissions
+from wiki.errors import RepositoryBusy
+from wiki.locks import file_lock
+from wiki.users import Account
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "kennis-search-1"  # bump when fields or analysis change: forces a rebuild
+LANGS = ("en", "nl")
+COMMIT_FILE = "kennis-commit"
+CURRENT = "current"
+# A wiki this small is (re)built inline, in well under a second; larger ones in a thread while
+# search answers "indexing".
+INLINE_REBUILD_PAGES = 500
+WRITER_TIMEOUT = 120.0  # seconds a writer waits for another process's writer (never fails fast)
+BATCH = 500  # blobs read from git at once during a rebuild
+MAX_TEXT_CHARS = 100_000  # of a page's plain text kept for snippets
+SNIPPET_CHARS = 220
+MAX_QUERY_CHARS = 500
+MAX_CLAUSES = 24
+MIN_PREFIX = 2
+COMPOUND_MIN = 8  # Dutch words at least this long are split into parts
+COMPOUND_PART = 4  # shortest part kept
+FEW_RESULTS = 3  # at most this many results: look for "did you mean"
+# Relevance: a word in the title counts far more than one in the body.
+BOOSTS = {"title": 6.0, "name": 4.0, "headings": 2.0, "body": 1.0, "parts": 0.3}
+TEXT_FIELDS = ("title", "headings", "body")
+FILTER_ALIASES = {"tag": "tag", "tags": "tag", "ns": "ns", "namespace": "ns", "path": "ns",
+                  "prefix": "ns", "author": "author", "since": "since", "title": "title",
+                  "heading": "headings", "headings": "headings", "body": "body"}
+
+
+# --- values returned to callers -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hit:
+    path: str
+    title: str
+    snippet: str  # sanitized HTML: escaped text with <mark> around hits
+    score: float
+    updated: datetime | None
+    kind: str
+    namespace: str
+    tags: tuple[str, ...]
+    author: str
+
+
+@dataclass(frozen=True)
+class Results:
+    query: str
+    total: int
+    hits: tuple[Hit, ...]
+    suggestion: str | None = None  # "did you mean", as a whole corrected query
+    partial: bool = False  # no page had every word; these are the best partial matches
+    indexing: bool = False  # the index is being built; try again shortly
+    facets: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    offset: int = 0
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    title: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Filters:
+    """UI filters; the same as `tag:` `ns:` `author:` `since:` in the query text."""
+
+    tag: str = ""
+    prefix: str = ""
+    author: str = ""
+    since: str = ""
+    kind: str = ""
+
+
+# --- analysis --------------------------------------------------------------------------------
+
+def _stoplist(lang: str) -> frozenset[str]:
+    return frozenset(w.translate(accent_map) for w in stopwords_for_language(lang))
+
+
+class _Analysis:
+    """The analyzers, built once per Search (nothing happens at import)."""
+
+    def __init__(self):
+        self.stops = {lang: _stoplist(lang) for lang in LANGS}
+        self.all_stops = frozenset().union(*self.stops.values())
+        base = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+        self.simple = base
+        self.lang = {lang: base | StopFilter(stoplist=self.stops[lang], minsize=1)
+                     | StemFilter(lang=lang, cachesize=50_000) for lang in LANGS}
+        self.parts = base | _CompoundParts(stemmer_for_language("nl"))
+        self.accent_map = accent_map
+
+    def fold(self, word: str) -> str:
+        return word.lower().translate(self.accent_map)
+
+    def terms(self, analyzer, text: str) -> list[str]:
+        return [t.text for t in analyzer(text, mode="query")]
+
+
+class _CompoundParts(Filter):
+    """Index a long Dutch word's leading and trailing parts (stemmed) so that `kennis` and
+    `deling` find `kennisdeling`. No dictionary: it also matches non-compounds that happen to
+    start or end alike (documented in the README), which is why the field weighs little."""
+
+    def __init__(self, stem):
+        self.stem = stem
+
+    def __call__(self, tokens):
+        stem = self.stem
+        for t in tokens:
+            word = t.text
+            if t.mode == "query":
+                t.text = stem(word)
+                yield t
+                continue
+            if len(word) < COMPOUND_MIN or not word.isalpha():
+                continue
+            parts = set()
+            for i in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
+                parts.add(stem(word[:i]))
+                parts.add(stem(word[i:]))
+            for part in parts:
+                if len(part) >= COMPOUND_PART - 1:
+                    t.text = part
+                    yield t
+
+
+def _schema(analysis: _Analysis) -> Schema:
+    fields_ = {
+        "key": ID(unique=True, stored=True),
+        "path": STORED(),
+        "title": STORED(),
+        "text": STORED(),
+        "lang": ID(stored=True),
+        "kind": ID(stored=True),
+        "ns": ID(stored=True, sortable=True),
+        "tags": KEYWORD(stored=True, lowercase=True, scorable=False),
+        "author": TEXT(analyzer=analysis.simple, stored=True, phrase=True),
+        "author_id": ID(sortable=True),
+        "updated": DATETIME(stored=True, sortable=True),
+        "name": TEXT(analyzer=analysis.simple),
+        "parts": TEXT(analyzer=analysis.parts, phrase=False),
+        "spell": TEXT(analyzer=analysis.simple, phrase=False),
+        "suggest": TEXT(analyzer=analysis.simple, phrase=False),
+    }
+    for lang in LANGS:
+        for name in TEXT_FIELDS:
+            fields_[f"{name}_{lang}"] = TEXT(analyzer=analysis.lang[lang])
+    return Schema(**fields_)
+
+
+# --- documents -------------------------------------------------------------------------------
+
+_ANCHOR = re.compile(r'<a class="anchor"[^>]*>[^<]*</a>')
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_END = re.compile(r"</(p|li|h\d|pre|blockquote|tr|td|th|div)>|<br\s*/?>", re.I)
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+
+def _plain(html_text: str) -> str:
+    """Text of sanitized HTML (our own renderer's output), blocks kept on their own lines."""
+    text = _BLOCK_END.sub("\n", _ANCHOR.sub("", html_text))
+    text = html.unescape(_TAG.sub("", text))
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+@dataclass(frozen=True)
+class _Page:
+    key: str
+    name: str
+    blob: str
+    author: str
+    updated: datetime
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return _aware(value).astimezone(UTC).replace(tzinfo=None)
+
+
+@contextlib.contextmanager
+def _quiet_leaks():
+    """Whoosh leaves a damaged index's files open when it fails to read them; close them
+    here (the rebuild replaces the files anyway) instead of warning at some later moment."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            yield
+        finally:
+            gc.collect()
+
+
+# --- the query language ----------------------------------------------------------------------
+
+@dataclass
+class _Clause:
+    kind: str  # word, phrase, prefix, filter
+    text: str
+    negate: bool = False
+    field: str = ""  # for filters: tag ns author since title headings body
+    raw: str = ""  # the text as typed (for "did you mean")
+
+
+_TOKEN = re.compile(r'(-?)(?:(\w+):)?"([^"]*)"?|(\S+)')
+
+
+def _parse(text: str) -> list[list[_Clause]]:
+    """The query as OR-groups of clauses (a group of one is a plain AND term).
+
+    Whitelisted syntax only; anything else (`--force`, `$(rm -rf)`, `HEAD~1`, `a:b`) is text.
+    """
+    text = text[:MAX_QUERY_CHARS]
+    clauses: list[_Clause | str] = []
+    for match in _TOKEN.finditer(text):
+        neg, fname, phrase, word = match.groups()
+        if phrase is not None:
+            kind_field = FILTER_ALIASES.get((fname or "").lower(), "")
+            if fname and not kind_field:
+                clauses.append(_Clause("word", fname, raw=fname))
+            if kind_field and kind_field not in TEXT_FIELDS:
+                clauses.append(_Clause("filter", phrase, bool(neg), kind_field, raw=phrase))
+            else:
+                clauses.append(_Clause("phrase", phrase, bool(neg), kind_field, raw=phrase))
+            continue
+        if word == "OR":
+            clauses.append("OR")
+            continue
+        # `-draft` excludes; `--force` and `-9` are text (quote "rm -rf" to find an option).
+        negate = word.startswith("-") and len(word) > 1 and word[1].isalpha()
+        body = word[1:] if negate else word
+        name, sep, value = body.partition(":")
+        kind_field = FILTER_ALIASES.get(name.lower()) if sep and value else None
+        if kind_field in TEXT_FIELDS:
+            clauses.append(_Clause("prefix" if value.endswith("*") else "word",
+                                   value.rstrip("*"), negate, kind_field, raw=value))
+        elif kind_field:
+            clauses.append(_Clause("filter", value, negate, kind_field, raw=value))
+        elif sep and name and value and name.isalpha():
+            # `key:notes` names no field users may search: it is the two words.
+            clauses += [_Clause("word", name, negate, raw=name),
+                        _Clause("word", value, negate, raw=value)]
+        elif body.endswith("*") and len(body.rstrip("*")) >= MIN_PREFIX:
+            clauses.append(_Clause("prefix", body.rstrip("*"), negate, raw=body))
+        else:
+            clauses.append(_Clause("word", body, negate, raw=body))
+    if clauses and all(isinstance(c, str) or c.negate for c in clauses):
+        # Only exclusions (a query like `-rf`) would match nothing: read it as text.
+        for c in clauses:
+            if not isinstance(c, str):
+                c.negate = False
+    groups: list[list[_Clause]] = []
+    join = False
+    for c in clauses:
+        if c == "OR":
+            join = bool(groups)
+            continue
+        assert isinstance(c, _Clause)
+        if join and not c.negate and not groups[-1][0].negate and c.kind != "filter" \
+                and groups[-1][0].kind != "filter":
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+        join = False
+    return groups[:MAX_CLAUSES]
+
+
+# --- the service -----------------------------------------------------------------------------
+
+class IndexUnavailable(Exception):
+    """The index is missing, broken or from another schema version."""
+
+
+class Search:
+    def __init__(self, folder: Path, lock_dir: Path, repo, catalog, renderer,
+                 permissions: Permissions, default_language: str = "en"):
+        self.folder = Path(folder)
+        self.lock_path = Path(lock_dir) / "search.lock"
+        self.rebuild_lock_path = Path(lock_dir) / "search-rebuild.lock"
+        self.repo = repo
+        self.catalog = catalog
+        self.renderer = renderer
+        self.permissions = permissions
+        self.default_language = default_language if default_language in LANGS else "en"
+        self._analysis: _Analysis | None = None
+        self._schema = None
+        self._searcher = None
+        self._searcher_target: str | None = None
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._rebuilding = threading.Event()
+
+    # --- setup ---------------------------------------------------------------------------
+
+    @property
+    def analysis(self) -> _Analysis:
+        if self._analysis is None:
+            self._analysis = _Analysis()
+            self._schema = _schema(self._analysis)
+        return self._analysis
+
+    @property
+    def schema(self):
+        _ = self.analysis
+        return self._schema
+
+    def _current(self) -> Path | None:
+        link = self.folder / CURRENT
+        try:
+            target = os.readlink(link)
+        except OSError:
+            return None
+        return self.folder / target
+
+    def _open(self, gen: Path | None = None):
+        """Open the current generation (IndexUnavailable when missing, broken or outdated)."""
+        gen = gen or self._current()
+        if gen is None:
+            raise IndexUnavailable("no index")
+        if self._read_marker(gen)[0] != SCHEMA_VERSION:
+            raise IndexUnavailable("another schema version")
+        with _quiet_leaks():
+            try:
+                return index.open_dir(str(gen), schema=self.schema)
+            except Exception as exc:  # EmptyIndexError, truncated TOC, unpickling errors …
+                reason = f"{type(exc).__name__}: {exc}"
+        raise IndexUnavailable(reason)
+
+    @staticmethod
+    def _read_marker(gen: Path) -> tuple[str | None, str | None]:
+        try:
+            version, _, commit = (gen / COMMIT_FILE).read_text("utf-8").partition("\n")
+        except OSError:
+            return None, None
+        return version.strip(), commit.strip() or None
+
+    @staticmethod
+    def _write_marker(gen: Path, commit: str | None) -> None:
+        tmp = gen / f".{COMMIT_FILE}.{uuid.uuid4().hex}"
+        tmp.write_text(f"{SCHEMA_VERSION}\n{commit or ''}\n", "utf-8")
+        os.replace(tmp, gen / COMMIT_FILE)
+
+    def check(self) -> list[str]:
+        """Problems with the index, in plain words (empty when healthy). No index yet, or one
+        a few commits behind, is healthy: the next search builds it or catches up."""
+        if self._current() is None:
+            return []
+        try:
+            self._open().close()
+        except IndexUnavailable as exc:
+            return [f"The search index cannot be used ({exc}); run `wiki reindex`."]
+        return []
+
+    def recorded(self) -> str | None:
+        """The commit the index reflects (None when there is no usable index)."""
+        gen = self._current()
+        return self._read_marker(gen)[1] if gen else None
+
+    # --- keeping up with git -------------------------------------------------------------
+
+    def on_catalog_change(self, changes, full: bool) -> None:
+        """Catalog listener: bring the index to HEAD (the texts in `changes` save git reads)."""
+        if self._rebuilding.is_set() or self._current() is None:
+            # Rebuilding here (it catches up after the swap), or no index yet: the first
+            # search builds it, so wikis that never search (and every test) pay nothing.
+            return
+        hints = {c.blob: c.text for c in changes if c.blob and c.text is not None}
+        self.ensure_current(hints)
+
+    def ensure_current(self, hints: dict[str, str] | None = None) -> bool:
+        """Make the index reflect HEAD; False while a full (re)build is still running."""
+        try:
+            self.catch_up(hints)
+            return True
+        except IndexUnavailable as exc:
+            log.info("search index unavailable (%s): rebuilding", exc)
+            return self._schedule_rebuild()
+
+    def indexing(self) -> bool:
+        return self._rebuilding.is_set() or (self._thread is not None and self._thread.is_alive())
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a background rebuild of this process (tests, the command line)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _schedule_rebuild(self) -> bool:
+        total, _ = self.catalog.pages(limit=0)
+        if total <= INLINE_REBUILD_PAGES:
+            with contextlib.suppress(RepositoryBusy):  # another process is already at it
+                self.rebuild(wait=False)
+                return True
+            return False
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._rebuild_quietly,
+                                                name="kennis-search-rebuild", daemon=True)
+                self._thread.start()
+        return False
+
+    def _rebuild_quietly(self) -> None:
+        try:
+            self.rebuild(wait=False)
+        except RepositoryBusy:
+            pass  # another process is rebuilding
+        except Exception:  # a thread has nobody to report to but the log
+            log.exception("rebuilding the search index failed")
+
+    def catch_up(self, hints: dict[str, str] | None = None) -> int:
+        """Apply the commits between the recorded one and HEAD; returns pages (re)indexed."""
+        with file_lock(self.lock_path, timeout=WRITER_TIMEOUT):
+            gen = self._current()
+            ix = self._open(gen)
+            try:
+                recorded = self._read_marker(gen)[1]
+                head = self.repo.head()
+                if recorded == head:
+                    return 0
+                if recorded is None or head is None or not self._reachable(recorded, head):
+                    raise IndexUnavailable("the recorded commit is not in the history")
+                pages, gone = self._changed_since(recorded, head)
+                writer = ix.writer(timeout=WRITER_TIMEOUT, delay=0.05)
+                try:
+                    for key in gone:
+                        writer.delete_by_term("key", key)
+                    texts = self._texts([p.blob for p in pages], hints or {})
+                    for page in pages:
+                        writer.update_document(**self._document(page, texts[page.blob]))
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit()
+                self._write_marker(gen, head)
+                return len(pages)
+            finally:
+                ix.close()
+
+    def _reachable(self, ancestor: str, head: str) -> bool:
+        try:
+            return self.repo.is_ancestor(ancestor, head)
+        except Exception:  # an unknown commit (history rewritten)
+            return False
+
+    def _changed_since(self, since: str, head: str) -> tuple[list[_Page], set[str]]:
+        last: dict[str, object] = {}
+        candidates: dict[str, set[str]] = {}
+        for commit in self.repo.log(since=since, until=head, reverse=True):
+            for change in commit.changes:
+                for path in (change.path, change.old_path):
+                    name = paths.from_file(path) if path else None
+                    if name:
+                        key = paths.key(name)
+                        last[key] = commit
+                        candidates.setdefault(key, set()).add(path)
+        if len(candidates) > 20:
+            tree = self.repo.tree(head)
+            blobs = {p: tree.get(p) for ps in candidates.values() for p in ps}
+        else:
+            blobs = {p: self.repo.blob_id(head, p) for ps in candidates.values() for p in ps}
+        pages, gone = [], set()
+        for key, ps in candidates.items():
+            found = next(((p, blobs[p]) for p in sorted(ps) if blobs.get(p)), None)
+            if found is None:
+                gone.add(key)
+                continue
+            commit = last[key]
+            pages.append(_Page(key=key, name=paths.from_file(found[0]) or found[0],
+                               blob=found[1], author=commit.author.name,  # type: ignore[attr-defined]
+                               updated=commit.date))  # type: ignore[attr-defined]
+        return pages, gone
+
+    def _texts(self, blobs: list[str], hints: dict[str, str]) -> dict[str, str]:
+        texts = {b: hints[b] for b in blobs if b in hints}
+        missing = [b for b in blobs if b not in texts]
+        for start in range(0, len(missing), BATCH):
+            for blob, data in self.repo.read_many(missing[start:start + BATCH]).items():
+                texts[blob] = data.decode("utf-8", errors="replace")
+        return texts
+
+    def _document(self, page: _Page, text: str) -> dict:
+        rendered = self.renderer.render(text, cache_key=page.blob)
+        lang = rendered.lang if rendered.lang in LANGS else self.default_language
+        title = rendered.title or paths.leaf(page.name)
+        plain = _plain(rendered.html)
+        headings = "\n".join(h.text for h in rendered.toc)
+        namespace = page.name.split("/", 1)[0] if "/" in page.name else ""
+        leaf = paths.leaf(page.name)
+        doc = {
+            "key": page.key, "path": page.name, "title": title, "text": plain[:MAX_TEXT_CHARS],
+            "lang": lang, "kind": "page", "ns": namespace, "tags": " ".join(rendered.tags),
+            "author": page.author, "author_id": page.author,
+            "updated": _naive_utc(page.updated), "name": page.name.replace("/", " "),
+            "spell": f"{title}\n{headings}\n{plain}", "suggest": f"{title} {leaf}",
+            f"title_{lang}": title, f"headings_{lang}": headings, f"body_{lang}": plain,
+        }
+        if lang == "nl":
+            doc["parts"] = f"{title}\n{plain}"
+        return doc
+
+    def rebuild(self, wait: bool = True) -> int:
+        """Build a fresh index from git in a new folder and swap it in; returns the pages.
+
+        `wait`: wait for another process's rebuild to finish first (the command line);
+        otherwise RepositoryBusy when one is running.
+        """
+        with file_lock(self.rebuild_lock_path, timeout=WRITER_TIMEOUT if wait else 0):
+            self._rebuilding.set()
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._remove_stale()
+                self.catalog.ensure_current()
+                head = self.catalog.indexed()
+                _, infos = self.catalog.pages()
+                gen = self.folder / f"gen-{time.time_ns()}-{os.getpid()}"
+                gen.mkdir()
+                ix = index.create_in(str(gen), self.schema)
+                writer = ix.writer(timeout=WRITER_TIMEOUT, limitmb=128)
+                try:
+                    for start in range(0, len(infos), BATCH):
+                        batch = infos[start:start + BATCH]
+                        texts = self._texts([p.blob for p in batch], {})
+                        for info in batch:
+                            page = _Page(key=info.key, name=info.name, blob=info.blob,
+                                         author=info.author, updated=info.updated)
+                            writer.add_document(**self._document(page, texts[info.blob]))
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit()
+                ix.close()
+                self._write_marker(gen, head)
+                with file_lock(self.lock_path, timeout=WRITER_TIMEOUT):
+                    self._swap(gen)
+            finally:
+                self._rebuilding.clear()
+        self.ensure_current()  # commits that arrived while building
+        return len(infos)
+
+    def _swap(self, gen: Path) -> None:
+        old = self._current()
+        tmp = self.folder / f".{CURRENT}.{uuid.uuid4().hex}"
+        os.symlink(gen.name, tmp)
+        os.replace(tmp, self.folder / CURRENT)  # atomic: readers see the old or the new index
+        if old is not None and old != gen:
+            # Open searchers keep their files (POSIX); new ones follow the link.
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _remove_stale(self) -> None:
+        """Generations left by an interrupted rebuild (called under the rebuild lock)."""
+        current = self._current()
+        for child in self.folder.iterdir():
+            if child.name.startswith("gen-") and child != current:
+                shutil.rmtree(child, ignore_errors=True)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def _search_with(self, work):
+        """Run `work(searcher)` on an up-to-date searcher; None while the index is building."""
+        self.catalog.ensure_current()
+        if self.recorded() != self.repo.head() and not self.ensure_current():
+            return None
+        with self._lock, _quiet_leaks():
+            try:
+                searcher = self._fresh_searcher()
+                return work(searcher)
+            except IndexUnavailable:
+                self._drop_searcher()
+            except Exception:
+                # A truncated or damaged segment shows up only when read: rebuild it.
+                log.exception("the search index is damaged: rebuilding")
+                self._drop_searcher()
+        gen = self._current()
+        if gen is not None:
+            with contextlib.suppress(OSError):
+                (gen / COMMIT_FILE).unlink()  # marks it unusable for every process
+        if not self.ensure_current():
+            return None
+        with self._lock:
+            try:
+                return work(self._fresh_searcher())
+            except Exception:
+                log.exception("the rebuilt search index cannot be read")
+                self._drop_searcher()
+                return None
+
+    def _fresh_searcher(self):
+        gen = self._current()
+        target = str(gen) if gen else None
+        searcher = self._searcher
+        # Not Searcher.refresh(): it reuses segment readers and so keeps showing documents
+        # deleted since (whoosh-reloaded 2.7.5); a new searcher after each commit is cheap.
+        if searcher is not None and target == self._searcher_target and \
+                searcher._ix.latest_generation() == searcher.reader().generation():
+            return searcher
+        self._drop_searcher()
+        ix = self._open(gen)
+        self._searcher = ix.searcher()
+        self._searcher_target = target
+        return self._searcher
+
+    def _drop_searcher(self) -> None:
+        if self._searcher is not None:
+            with contextlib.suppress(Exception):
+                self._searcher.close()
+        self._searcher = None
+        self._searcher_target = None
+
+    def _acl(self, account: Account):
+        """The pages this account may read, as a Whoosh query (None: everything)."""
+        default, rules = self.permissions.read_filter(account)
+        keys = [(paths.key(prefix), allowed) for prefix, allowed in rules]
+
+        def covers(key: str):
+            return Or([Term("key", key), Prefix("key", key + "/")])
+
+        def inside(outer: str, inner: str) -> bool:
+            return inner != outer and inner.startswith(outer + "/")
+
+        allowed = []
+        for key, ok in keys:
+            if not ok:
+                continue
+            narrower = [covers(k) for k, _ in keys if inside(key, k)]
+            allowed.append(And([covers(key), Not(Or(narrower))]) if narrower else covers(key))
+        if default:
+            if not keys:
+                return None
+            allowed.append(And([Every(), Not(Or([covers(k) for k, _ in keys]))]))
+        if not allowed:
+            return NullQuery
+        return Or(allowed)
+
+    def search(self, account: Account, text: str, filters: Filters | None = None,
+               offset: int = 0, limit: int = 20, sort: str = "relevance") -> Results:
+        """Ranked results the account may read, with snippets, facets and "did you mean"."""
+        self.permissions.require_read(account)
+        filters = filters or Filters()
+        text = (text or "").strip()
+        offset, limit = max(0, offset), max(1, min(limit, 100))
+        groups = _parse(text)
+        if not groups and not any(vars(filters).values()):
+            return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
+        acl = self._acl(account)
+        found = self._search_with(
+            lambda s: self._run(s, text, groups, filters, acl, offset, limit, sort))
+        if found is None:
+            return Results(query=text, total=0, hits=(), indexing=True, offset=offset,
+                           limit=limit)
+        return found
+
+    def _run(self, searcher, text, groups, filters, acl, offset, limit, sort) -> Results:
+        positive, restrict, mask = self._build(groups, filters)
+        if positive is None and not restrict:
+            return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
+        restrict = [q for q in restrict if q is not None] + ([acl] if acl is not None else [])
+        flt = And(restrict) if restrict else None
+        msk = Or(mask) if mask else None
+        query = And(positive) if positive else Every()
+        facets = {"namespace": sorting.FieldFacet("ns"),
+                  "tag": sorting.FieldFacet("tags", allow_overlap=True),
+                  "author": sorting.FieldFacet("author_id")}
+        sortedby = sorting.FieldFacet("updated", reverse=True) if sort == "date" else None
+
+        def run(q):
+            return searcher.search(q, limit=offset + limit, filter=flt, mask=msk,
+                                   groupedby=facets, maptype=sorting.Count, sortedby=sortedby)
+
+        results = run(query) if query is not NullQuery else None
+        partial = False
+        if (results is None or results.is_empty()) and positive and len(positive) > 1:
+            # A question typed into a portal: the best partial matches, most words first.
+            results = run(Or(positive))
+            partial = True
+        if results is None:
+            return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
+        total = len(results)
+        terms = self._highlight_terms(searcher, Or(positive) if positive else None)
+        hits = tuple(self._hit(h, terms) for h in results[offset:offset + limit])
+        suggestion = None
+        if total <= FEW_RESULTS or partial:
+            suggestion = self._did_you_mean(searcher, text, groups, flt, msk)
+        return Results(query=text, total=total, hits=hits, suggestion=suggestion,
+                       partial=partial, facets=self._facets(results), offset=offset,
+                       limit=limit)
+
+    def _build(self, groups, filters: Filters):
+        """(positive clauses, filter queries, mask queries) from the parsed query and UI."""
+        positive, restrict, mask = [], [], []
+        words = [c for g in groups for c in g if c.kind == "word" and not c.negate]
+        drop_stops = len(words) > 1 or any(
+            c.kind != "word" and c.kind != "filter" for g in groups for c in g if not c.negate)
+        for group in groups:
+            if group[0].kind == "filter":
+                c = group[0]
+                q = self._filter(c.field, c.text)
+                if q is None:  # a filter that cannot be read (since:yesterday) is text
+                    q = self._clause(_Clause("word", f"{c.field} {c.text}"), False)
+                    if q is not None:
+                        (mask if c.negate else positive).append(q)
+                else:
+                    (mask if c.negate else restrict).append(q)
+                continue
+            qs = [self._clause(c, drop_stops) for c in group]
+            qs = [q for q in qs if q is not None]
+            if not qs:
+                continue
+            q = qs[0] if len(qs) == 1 else Or(qs)
+            (mask if group[0].negate else positive).append(q)
+        for name, value in (("tag", filters.tag), ("ns", filters.prefix),
+                            ("author", filters.author), ("since", filters.since)):
+            if value:
+                restrict.append(self._filter(name, value))
+        if filters.kind:
+            restrict.append(Term("kind", filters.kind.lower()))
+        return positive, restrict, mask
+
+    def _filter(self, name: str, value: str):
+        value = value.strip()
+        if name == "tag":
+            return Term("tags", value.lower())
+        if name == "ns":
+            try:
+                key = paths.key(paths.normalize(value))
+            except Exception:  # an impossible namespace contains nothing
+                return NullQuery
+            return Or([Term("key", key), Prefix("key", key + "/")])
+        if name == "author":
+            terms = self.analysis.terms(self.analysis.simple, value)
+            return And([Term("author", t) for t in terms]) if terms else NullQuery
+        if name == "since":
+            try:
+                start = datetime.fromisoformat(value)
+            except ValueError:
+                return None
+            return DateRange("updated", _naive_utc(start), None)
+        return None
+
+    def _clause(self, clause: _Clause, drop_stops: bool):
+        """One word, phrase or prefix, in every language and whitelisted text field."""
+        a = self.analysis
+        fields_ = (clause.field,) if clause.field else TEXT_FIELDS
+        alts = []
+        if clause.kind == "prefix":
+            prefix = "".join(a.terms(a.simple, clause.text))
+            if len(prefix) < MIN_PREFIX:
+                return None
+            for lang in LANGS:
+                alts += [Prefix(f"{f}_{lang}", prefix, boost=BOOSTS[f]) for f in fields_]
+            if not clause.field:
+                alts.append(Prefix("name", prefix, boost=BOOSTS["name"]))
+            return Or(alts)
+        if drop_stops and clause.kind == "word" and a.fold(clause.text) in a.all_stops:
+            return None
+        for lang in LANGS:
+            terms = a.terms(a.lang[lang], clause.text)
+            for f in fields_:
+                if len(terms) == 1:
+                    alts.append(Term(f"{f}_{lang}", terms[0], boost=BOOSTS[f]))
+                elif terms:
+                    alts.append(Phrase(f"{f}_{lang}", terms, boost=BOOSTS[f]))
+        if not clause.field:
+            names = a.terms(a.simple, clause.text)
+            if len(names) == 1:
+                alts.append(Term("name", names[0], boost=BOOSTS["name"]))
+            elif names:
+                alts.append(Phrase("name", names, boost=BOOSTS["name"]))
+            if clause.kind == "word" and len(names) == 1:
+                alts.append(Term("parts", a.terms(a.parts, clause.text)[0],
+                                 boost=BOOSTS["parts"]))
+        if not alts:
+            return None
+        return Or(alts)
+
+    def _highlight_terms(self, searcher, query) -> dict[str, frozenset[str]]:
+        """Per language, the index terms of the query (prefixes expanded) to mark in text."""
+        if query is None:
+            return {}
+        found: dict[str, set[str]] = {lang: set() for lang in LANGS}
+        reader = searcher.reader()
+        # Leaf by leaf: Query.existing_terms() of whoosh-reloaded 2.7.5 reuses its `fieldname`
+        # argument as a loop variable and so drops every field after the first.
+        for leaf in query.leaves():
+            for fieldname, value in leaf.expanded_terms(reader, phrases=True):
+                base, _, lang = fieldname.rpartition("_")
+                if base in TEXT_FIELDS and lang in found:
+                    found[lang].add(value.decode("utf-8") if isinstance(value, bytes) else value)
+        return {lang: frozenset(t) for lang, t in found.items()}
+
+    def _hit(self, hit, terms: dict[str, frozenset[str]]) -> Hit:
+        stored = hit.fields()
+        lang = stored.get("lang") or self.default_language
+        updated = stored.get("updated")
+        return Hit(path=stored["path"], title=stored.get("title") or stored["path"],
+                   snippet=self._snippet(stored.get("text", ""), lang, terms.get(lang, ())),
+                   score=round(float(hit.score or 0.0), 4),
+                   updated=updated.replace(tzinfo=UTC) if updated else None,
+                   kind=stored.get("kind", "page"), namespace=stored.get("ns", ""),
+                   tags=tuple(t for t in (stored.get("tags") or "").split() if t),
+                   author=stored.get("author", ""))
+
+    def _snippet(self, text: str, lang: str, terms: Iterable[str]) -> str:
+        """Escaped text around the best hits, with <mark> around each hit."""
+        terms = frozenset(terms)
+        if terms:
+            fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
+            snippet = highlight.highlight(text, terms, self.analysis.lang[lang], fragmenter,
+                                          _MarkFormatter(), top=2)
+            if snippet:
+                return snippet
+        short = text[:SNIPPET_CHARS]
+        return html.escape(short + ("…" if len(text) > SNIPPET_CHARS else ""), quote=False)
+
+    def _facets(self, results) -> dict[str, tuple[tuple[str, int], ...]]:
+        out = {}
+        for name in ("namespace", "tag", "author"):
+            try:
+                groups = results.groups(name)
+            except (KeyError, ValueError):
+                groups = {}
+            items = [(k.decode("utf-8") if isinstance(k, bytes) else str(k), n)
+                     for k, n in groups.items() if k not in (None, "", b"")]
+            out[name] = tuple(sorted(items, key=lambda kv: (-kv[1], kv[0].casefold()))[:20])
+        return out
+
+    def _did_you_mean(self, searcher, text, groups, flt, msk) -> str | None:
+        """Replace words the index does not know by close words some readable page has."""
+        a = self.analysis
+        reader = searcher.reader()
+        corrector = searcher.corrector("spell")
+        corrected = text
+        changed = False
+        for group in groups:
+            for c in group:
+                if c.kind != "word" or c.negate or c.field:
+                    continue
+                word = a.fold(c.text)
+                if len(word) < 3 or not word.isalpha() or reader.doc_frequency("spell", word):
+                    continue
+                found = self._clause(c, False)
+                if found is not None and not searcher.search(found, limit=1, filter=flt,
+                                                             mask=msk).is_empty():
+                    continue  # another form of the word matches (stemming, compounds)
+                for candidate in corrector.suggest(word, limit=5, maxdist=2, prefix=1):
+                    # Only a word that a page this caller may read contains: a suggestion
+                    # must never reveal the vocabulary of a hidden page.
+                    if not searcher.search(Term("spell", candidate), limit=1, filter=flt,
+                                           mask=msk).is_empty():
+                        corrected = re.sub(rf"(?<!\w){re.escape(c.raw)}(?!\w)", candidate,
+                                           corrected, count=1)
+                        changed = True
+                        break
+        return corrected if changed and corrected != text else None
+
+    def suggest(self, account: Account, text: str, limit: int = 8) -> list[Suggestion]:
+        """Titles for as-you-type suggestions: titles with words starting with every word typed."""
+        self.permissions.require_read(account)
+        words = self.analysis.terms(self.analysis.simple, (text or "")[:MAX_QUERY_CHARS])
+        if not words:
+            return []
+        limit = max(1, min(limit, 20))
+        query = And([Prefix("suggest", w) for w in words])
+        acl = self._acl(account)
+
+        def work(searcher):
+            results = searcher.search(query, limit=limit, filter=acl)
+            return [Suggestion(title=h["title"], path=h["path"]) for h in results]
+
+        return self._search_with(work) or []
+
+
+class _MarkFormatter(highlight.Formatter):
+    """Whoosh formatter: text HTML-escaped, hits in <mark>, fragments joined by an ellipsis."""
+
+    between = " … "
+
+    def __call__(self, text, fragments):
+        return self.between.join(self._fragment(f) for f in fragments)
+
+    @staticmethod
+    def _fragment(fragment) -> str:
+        out = []
+        index = fragment.startchar
+        text = fragment.text
+        for t in fragment.matches:
+            if t.startchar < index:
+                continue
+            out.append(html.escape(text[index:t.startchar], quote=False))
+            out.append("<mark>" + html.escape(text[t.startchar:t.endchar], quote=False)
+                       + "</mark>")
+            index = t.endchar
+        out.append(html.escape(text[index:fragment.endchar], quote=False))
+        prefix = "…" if fragment.startchar > 0 else ""
+        suffix = "…" if fragment.endchar < len(text) else ""
+        return prefix + "".join(out).strip() + suffix

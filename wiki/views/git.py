@@ -1,0 +1,89 @@
+"""`/wiki.git/…`: clone, fetch, pull and push with the ordinary git client (wiki/gitserve.py)."""
+
+from flask import Blueprint, Response, current_app, request
+
+from wiki import gitserve
+from wiki.errors import Unauthorized, WikiError
+
+bp = Blueprint("git", __name__)
+REPOSITORY = "/wiki.git"
+
+
+def _services():
+    return current_app.extensions["kennis"]
+
+
+@bp.route(f"{REPOSITORY}/info/refs")
+def refs():
+    service = request.args.get("service", "")
+    if service not in gitserve.SERVICES:
+        raise gitserve.NotSmartHttp()  # the dumb protocol would read files one by one
+    return _serve(service, advertise=True)
+
+
+@bp.route(f"{REPOSITORY}/<service>", methods=["POST"])
+def rpc(service: str):
+    return _serve(service, advertise=False)
+
+
+@bp.route(REPOSITORY, defaults={"rest": ""}, methods=["GET", "POST"])
+@bp.route(f"{REPOSITORY}/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PROPFIND"])
+def anything_else(rest: str):
+    raise gitserve.NotSmartHttp()
+
+
+def _serve(service: str, advertise: bool) -> Response:
+    services = _services()
+    account = gitserve.authenticate(services.users, request.headers.get("Authorization"))
+    gitserve.require_access(services.permissions, account, service)
+    git_request = gitserve.GitRequest.build(
+        service, advertise, remote_addr=request.remote_addr,
+        content_type=request.headers.get("Content-Type"),
+        content_length=request.content_length,
+        content_encoding=request.headers.get("Content-Encoding"),
+        git_protocol=request.headers.get("Git-Protocol"))
+    body = None
+    if not advertise:
+        request.max_content_length = services.settings.max_push_bytes
+        body = request.stream
+    after = _after_push(services, account) if service == gitserve.RECEIVE and not advertise \
+        else None
+    answer = gitserve.run_backend(services.settings, git_request, account, body, after)
+    response = Response(answer.body, status=answer.status, headers=answer.headers,
+                        direct_passthrough=True)
+    response.headers.setdefault("Cache-Control", "no-cache")
+    return response
+
+
+def _after_push(services, account):
+    before = services.repo.head()
+
+    def after() -> None:
+        # A push ends like every other change: one catch-up over the whole pushed range.
+        head = services.repo.head()
+        if head != before:
+            services.catalog.catch_up()
+            services.acl.record(account.name, "git-push", services.repo.ref,
+                                f"{before or ''}..{head}")
+
+    return after
+
+
+@bp.errorhandler(WikiError)
+def git_error(exc: WikiError):
+    # Plain text: the git client prints it as `remote: …`.
+    response = Response(exc.message + "\n", status=exc.status, mimetype="text/plain")
+    if isinstance(exc, Unauthorized):
+        response.headers["WWW-Authenticate"] = f'Basic realm="{gitserve.REALM}"'
+    return response
+
+
+def clone_url() -> str:
+    base = _services().settings.base_url or request.host_url
+    return base.rstrip("/") + REPOSITORY
+
+
+def init_app(app) -> None:
+    app.extensions["csrf"].exempt(bp)  # no cookies are accepted here, so no CSRF either
+    app.register_blueprint(bp)
+    app.add_template_global(clone_url)

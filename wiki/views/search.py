@@ -1,0 +1,67 @@
+"""The search page and the OpenSearch description (browsers offer the wiki as a search engine).
+
+The search form is a GET form like every search engine's (bookmarkable, no state changes), so
+it carries no CSRF token: one in a URL would leak into history and logs.
+"""
+
+from xml.sax.saxutils import escape, quoteattr
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from wiki.auth import current_account
+from wiki.search import Filters
+
+bp = Blueprint("search", __name__)
+PER_PAGE = 20
+MAX_PAGE = 500
+
+
+def _services():
+    return current_app.extensions["kennis"]
+
+
+@bp.route("/search")
+def search():
+    args = request.args
+    filters = Filters(tag=args.get("tag", "")[:100], prefix=args.get("prefix", "")[:255],
+                      author=args.get("author", "")[:100], since=args.get("since", "")[:10])
+    page = min(max(args.get("page", 1, type=int), 1), MAX_PAGE)
+    sort = "date" if args.get("sort") == "date" else "relevance"
+    query = args.get("q", "")[:500]
+    found = _services().search.search(current_account(), query, filters,
+                                      offset=(page - 1) * PER_PAGE, limit=PER_PAGE, sort=sort)
+    current = {"q": query, "tag": filters.tag, "prefix": filters.prefix,
+               "author": filters.author, "since": filters.since, "sort": sort, "page": page}
+
+    def link(**changes) -> str:
+        """This search with some parameters changed (back to page 1 unless one is given)."""
+        merged = {**current, "page": 1, **changes}
+        return url_for("search.search", **{k: v for k, v in merged.items()
+                                            if v and (k, v) not in (("page", 1),
+                                                                    ("sort", "relevance"))})
+
+    return render_template("search.html", found=found, query=query, filters=filters,
+                           page=page, sort=sort, pages=-(-found.total // PER_PAGE), link=link)
+
+
+@bp.route("/opensearch.xml")
+def opensearch():
+    settings = _services().settings
+    base = (settings.base_url or request.url_root).rstrip("/")
+    name = settings.site_name
+    html_url = base + url_for("search.search") + "?q={searchTerms}"
+    suggest_url = base + url_for("api_search.suggest") + "?q={searchTerms}"
+    json_url = base + url_for("api_search.search") + "?q={searchTerms}"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/">\n'
+        f"  <ShortName>{escape(name[:16])}</ShortName>\n"
+        f"  <Description>{escape(name)}</Description>\n"
+        "  <InputEncoding>UTF-8</InputEncoding>\n"
+        f'  <Image type="image/svg+xml">'
+        f"{escape(base + url_for('static', filename='favicon.svg'))}</Image>\n"
+        f'  <Url type="text/html" method="get" template={quoteattr(html_url)}/>\n'
+        f'  <Url type="application/x-suggestions+json" template={quoteattr(suggest_url)}/>\n'
+        f'  <Url type="application/json" template={quoteattr(json_url)}/>\n'
+        "</OpenSearchDescription>\n")
+    return Response(body, mimetype="application/opensearchdescription+xml")
