@@ -1,5 +1,5 @@
-"""Rate limits on guessing: logins, the setup link and API tokens. The only module that imports
-Flask-Limiter.
+"""Rate limits on guessing: logins, the setup link, API tokens and git credentials. The only
+module that imports Flask-Limiter.
 
 Only failures count (a 401 from the login form, a refused setup link, a bad bearer token), so
 colleagues behind one NAT address who log in correctly never meet the limit; once an address or
@@ -35,6 +35,12 @@ def setup_link(view):
     return view
 
 
+def git_auth(view):
+    """Limit refused HTTP Basic credentials on the git routes per client address."""
+    setattr(view, _MARK, "git")
+    return view
+
+
 def _account_key() -> str:
     name = request.form.get("name", "") if request.method == "POST" else ""
     return "account:" + str(name).strip().lower()[:64]
@@ -50,6 +56,11 @@ def _login_failed(response) -> bool:
 
 def _setup_failed(response) -> bool:
     return response.status_code in (400, 404)
+
+
+def _git_refused(response) -> bool:
+    # Git clients first ask without credentials and get 401: only refused credentials count.
+    return response.status_code == 401 and bool(request.headers.get("Authorization"))
 
 
 def _bad_token(response) -> bool:
@@ -101,6 +112,9 @@ def init_app(app, settings) -> Limiter:
         elif kind == "setup" and per_address:
             limits.append(limiter.limit(per_address, key_func=_address_key,
                                         deduct_when=_setup_failed, error_message=message))
+        elif kind == "git" and per_address:
+            limits.append(limiter.limit(per_address, key_func=_address_key,
+                                        deduct_when=_git_refused, error_message=message))
         for limit in limits:
             view = limit(view)
         app.view_functions[endpoint] = view

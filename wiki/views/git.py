@@ -2,7 +2,7 @@
 
 from flask import Blueprint, Response, current_app, request
 
-from wiki import gitserve
+from wiki import gitserve, ratelimit
 from wiki.errors import Unauthorized, WikiError
 
 bp = Blueprint("git", __name__)
@@ -14,6 +14,7 @@ def _services():
 
 
 @bp.route(f"{REPOSITORY}/info/refs")
+@ratelimit.git_auth
 def refs():
     service = request.args.get("service", "")
     if service not in gitserve.SERVICES:
@@ -22,6 +23,7 @@ def refs():
 
 
 @bp.route(f"{REPOSITORY}/<service>", methods=["POST"])
+@ratelimit.git_auth
 def rpc(service: str):
     return _serve(service, advertise=False)
 

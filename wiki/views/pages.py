@@ -53,12 +53,19 @@ def view(name: str):
                                contributors=_pages().contributors(account, page.name))
     # Everything that can make two readers' views differ is in the key: language, rights
     # (which linked pages they may see, whether they may edit) and the admin menu.
-    key = (services.catalog.seen_head, page.name, str(get_locale()),
-           services.permissions.can_write(account, page.name), account.is_admin,
-           services.permissions.read_filter(account),
-           current_app.jinja_env.globals["thread_count"](page.name))  # the Discussion tab
+    key = _view_key(services, account, page)
     return _view_cache().get(key) or _view_cache().render(
         key, "page.html", page=page, contributors=_pages().contributors(account, page.name))
+
+
+def _view_key(services, account, page) -> tuple:
+    """Everything that can make two readers' views of a page differ: the version of the
+    wiki, language, rights (which linked pages they may see, whether they may edit), the
+    admin menu, the Discussion tab's count, and the host in the clone address."""
+    return (services.catalog.seen_head, page.name, str(get_locale()),
+            services.permissions.can_write(account, page.name), account.is_admin,
+            services.permissions.read_filter(account),
+            services.discussions.count(page.name), request.host_url)
 
 
 def _view_cache() -> PageViewCache:

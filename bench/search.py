@@ -1,0 +1,153 @@
+"""Search at 10,000 pages: full reindex time, query and suggestion latency, index size.
+
+    .venv/bin/python bench/search.py [--pages 10000] [--runs 30]
+
+Pages are the real English and Dutch tldr pages from ../shared/corpus (CC BY 4.0, © the
+tldr-pages team and contributors), unpacked into a temporary folder; Dutch pages get
+`lang: nl`. To reach --pages, English pages are added again under `copy/`. Searches run as a
+non-admin user while a permission rule exists, so the read filter is part of every query.
+Results: bench/README-search.md.
+"""
+
+import argparse
+import statistics
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from wiki import config, home  # noqa: E402
+from wiki.app import build_services  # noqa: E402
+from wiki.repo import Author, Write  # noqa: E402
+from wiki.search import Filters  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "tldr-pages-en-nl.tar.gz"
+
+QUERIES = {
+    "one word": ["archive", "network", "bestand", "process", "docker", "verwijder", "password",
+                 "commit", "kubernetes", "afbeelding"],
+    "two words": ["list files", "bestanden kopiëren", "delete branch", "network interface",
+                  "huidige map", "compress archive", "start container", "git log",
+                  "remove package", "show version"],
+    "phrase": ['"current directory"', '"huidige map"', '"specific file"', '"in de huidige"',
+               '"default editor"', '"remote repository"', '"all files"', '"een bestand"',
+               '"log file"', '"new branch"'],
+    "filtered": ["file ns:nl", "archive ns:en/linux", "user ns:en/common", "since:2000-01-01 tar",
+                 "bestand ns:nl/common", "network -interface", "git ns:en", "process ns:en/osx",
+                 "disk ns:en/linux", "kopieer ns:nl"],
+    "question": ["how do I extract a tar archive into a folder",
+                 "hoe kopieer ik bestanden naar een andere map",
+                 "what is the command to show disk usage of a directory"],
+}
+SUGGEST = ["gi", "tar", "doc", "kub", "ffm", "pyt", "ls", "zip", "ssh", "npm"]
+
+
+def pages(limit: int) -> list[tuple[str, bytes]]:
+    out = []
+    with tarfile.open(CORPUS) as archive:
+        for member in archive.getmembers():
+            if not member.isfile() or not member.name.endswith(".md"):
+                continue
+            top, _, rest = member.name.partition("/")
+            lang = "nl" if top == "pages.nl" else "en" if top == "pages" else None
+            if lang is None:
+                continue
+            text = archive.extractfile(member).read()
+            out.append((f"{lang}/{rest}", b"---\nlang: %s\n---\n" % lang.encode() + text))
+    english = [(p, t) for p, t in out if p.startswith("en/")]
+    i = 0
+    while len(out) < limit:
+        path, text = english[i % len(english)]
+        out.append((f"copy/{i // len(english)}/{path}", text))
+        i += 1
+    return out[:limit]
+
+
+def timed(func, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = config.load(tmp, environ={})
+        services = build_services(settings)
+        home.initialize(services)
+        services.users.create("bench", "bench-password-1", role="editor")
+        services.acl.set_rule("nl/osx", "group:mac", None, actor="bench")
+        account = services.users.by_name("bench")
+        corpus = pages(args.pages)
+        with services.repo.write_lock():
+            services.repo.commit([Write(f"{p}", t) for p, t in corpus], "tldr pages",
+                                 Author("tldr", "tldr@example.org"),
+                                 parent=services.repo.head())
+        start = time.perf_counter()
+        services.catalog.catch_up()
+        catalog_s = time.perf_counter() - start
+        start = time.perf_counter()
+        count = services.search.rebuild()
+        search_s = time.perf_counter() - start
+        start = time.perf_counter()
+        services.catalog.rebuild()
+        services.search.rebuild()
+        reindex_s = time.perf_counter() - start
+        index_mb = size(settings.index) / 1e6
+
+        rows = []
+        for kind, queries in QUERIES.items():
+            times = []
+            for q in queries:
+                services.search.search(account, q)  # warm
+                times += timed(lambda q=q: services.search.search(account, q), args.runs)
+            totals = [services.search.search(account, q).total for q in queries]
+            rows.append((kind, times, min(totals)))
+        ui_times = timed(lambda: services.search.search(account, "file", Filters(prefix="nl")),
+                         args.runs)
+        rows.append(("UI filter (prefix=nl)", ui_times, 1))
+        suggest_times = []
+        for q in SUGGEST:
+            services.search.suggest(account, q)
+            suggest_times += timed(lambda q=q: services.search.suggest(account, q), args.runs)
+        start = time.perf_counter()
+        services.pages.save(account, "en/common/tar", "# tar\n\nEdited for the benchmark.\n")
+        save_ms = (time.perf_counter() - start) * 1000
+
+        print(f"pages: {count}  (catalog catch-up {catalog_s:.1f} s, search index build "
+              f"{search_s:.1f} s)")
+        print(f"full `wiki reindex` (catalog + search): {reindex_s:.1f} s")
+        print(f"index size: {index_mb:.1f} MB")
+        print(f"one web save incl. catalog + index catch-up: {save_ms:.0f} ms")
+        print()
+        print("| query kind | p50 ms | p95 ms | fewest results |")
+        print("|---|---|---|---|")
+        for kind, times, fewest in rows:
+            print(f"| {kind} | {statistics.median(times):.1f} | {pct(times, 95):.1f} | "
+                  f"{fewest} |")
+        print(f"| suggest | {statistics.median(suggest_times):.1f} | "
+              f"{pct(suggest_times, 95):.1f} | |")
+        services.db.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Search through the test client: the search page, the header box, the JSON API with its
+CORS headers, OpenSearch, and the read filter as users see it."""
+
+import shutil
+import time
+
+import pytest
+
+from wiki import config
+from wiki.app import create_app
+
+
+@pytest.fixture
+def pages(make_page, app):
+    make_page("Ops/Backups", "---\ntags: [ops]\n---\n# Backups\n\nThe nightly backup copies "
+              "every database.\n")
+    make_page("Ops/Restore", "# Restore\n\nRestore a database from the nightly copy.\n",
+              user="bob")
+    make_page("HR/Salaries", "---\ntags: [secret]\n---\n# Salaries\n\nNightly salary "
+              "export.\n")
+    services = app.extensions["kennis"]
+    services.acl.set_rule("HR", "group:hr", None, actor="t")
+    services.acl.add_members("hr", ["bob"], actor="t")
+
+
+def test_search_page_shows_count_snippets_and_facets(client, auth, pages):
+    auth.login("reader")
+    response = client.get("/search?q=nightly")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "2 results" in text
+    assert "<mark>nightly</mark>" in text
+    assert "Backups" in text and "Restore" in text
+    assert "Salaries" not in text and "secret" not in text  # HR is hidden from reader
+    assert 'href="/search?q=nightly&amp;tag=ops"' in text  # a tag facet narrows the search
+    narrowed = client.get("/search?q=nightly&tag=ops").get_data(as_text=True)
+    assert "1 result" in narrowed and "Restore" not in narrowed
+
+
+def test_search_page_sorts_pages_and_suggests(client, auth, pages, make_page):
+    time.sleep(1.1)  # commit dates have whole seconds
+    make_page("Ops/Latest", "# Latest\n\nA page that says database once among other words.\n")
+    auth.login("reader")
+    relevant = client.get("/search?q=database").get_data(as_text=True)
+    assert relevant.index("Ops/Backups") < relevant.index("Ops/Latest")
+    newest_first = client.get("/search?q=database&sort=date").get_data(as_text=True)
+    assert newest_first.index("Ops/Latest") < newest_first.index("Ops/Backups")
+    typo = client.get("/search?q=databse").get_data(as_text=True)
+    assert "Did you mean" in typo and "database" in typo
+
+
+def test_every_page_has_a_search_box_and_opensearch(client, auth, pages):
+    auth.login("reader")
+    page = client.get("/wiki/Ops/Backups").get_data(as_text=True)
+    assert 'role="search"' in page and 'name="q"' in page
+    assert 'type="application/opensearchdescription+xml"' in page
+    description = client.get("/opensearch.xml")
+    assert description.mimetype == "application/opensearchdescription+xml"
+    body = description.get_data(as_text=True)
+    assert "/search?q={searchTerms}" in body and "/api/v1/search/suggest?q={searchTerms}" in body
+
+
+def test_anonymous_visitors_log_in_first(client, pages):
+    assert client.get("/search?q=nightly").status_code == 302
+    assert client.get("/api/v1/search?q=nightly").status_code == 401
+    assert client.get("/api/v1/search/suggest?q=ni").status_code == 401
+
+
+def test_api_search_returns_what_the_caller_may_read(client, token, pages):
+    reader = {"Authorization": f"Bearer {token('reader')}"}
+    body = client.get("/api/v1/search?q=nightly", headers=reader).get_json()
+    assert body["total"] == 2 and body["suggestion"] is None
+    result = body["results"][0]
+    assert set(result) >= {"path", "title", "snippet", "score", "updated", "kind"}
+    assert result["kind"] == "page" and "<mark>" in result["snippet"]
+    assert {r["path"] for r in body["results"]} == {"Ops/Backups", "Ops/Restore"}
+    assert [f["value"] for f in body["facets"]["tag"]] == ["ops"]
+    member = {"Authorization": f"Bearer {token('bob')}"}
+    everything = client.get("/api/v1/search?q=nightly", headers=member).get_json()
+    assert everything["total"] == 3
+    paged = client.get("/api/v1/search?q=nightly&limit=1&offset=1", headers=member).get_json()
+    assert paged["total"] == 3 and len(paged["results"]) == 1
+    filtered = client.get("/api/v1/search?q=nightly&prefix=HR", headers=reader).get_json()
+    assert filtered == {**filtered, "total": 0, "results": []}
+    bad = client.get("/api/v1/search?q=x&limit=0", headers=reader)
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_api_suggest_speaks_opensearch(client, token, pages):
+    reader = {"Authorization": f"Bearer {token('reader')}"}
+    body = client.get("/api/v1/search/suggest?q=back", headers=reader).get_json()
+    assert body[0] == "back" and body[1] == ["Backups"] and body[2] == ["Ops/Backups"]
+    assert body[3][0].endswith("/wiki/Ops/Backups")
+    hidden = client.get("/api/v1/search/suggest?q=sal", headers=reader).get_json()
+    assert hidden == ["sal", [], [], []]
+
+
+def test_api_answers_configured_portal_origins(settings, services, pages, token):
+    portal = "https://portal.example.org"
+    app = create_app(config.load(settings.home, environ={}, cors_origins=portal))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token('reader')}", "Origin": portal}
+    response = client.get("/api/v1/search?q=nightly", headers=headers)
+    assert response.headers["Access-Control-Allow-Origin"] == portal
+    assert client.get("/opensearch.xml", headers={"Origin": portal}) \
+        .headers["Access-Control-Allow-Origin"] == portal
+    other = client.get("/api/v1/search?q=nightly",
+                       headers={**headers, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    app.extensions["kennis"].db.dispose()
+
+
+def test_a_missing_index_is_rebuilt_without_an_error(client, auth, pages, settings):
+    auth.login("reader")
+    assert "2 results" in client.get("/search?q=nightly").get_data(as_text=True)
+    shutil.rmtree(settings.index)
+    response = client.get("/search?q=nightly")
+    assert response.status_code == 200 and "2 results" in response.get_data(as_text=True)
