@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from wiki import auth, config, home, ratelimit
 from wiki.acl import Acl
 from wiki.admin import Admin
+from wiki.attachments import Attachments
 from wiki.auth import Permissions
 from wiki.catalog import Catalog
 from wiki.db import Database
@@ -44,10 +45,13 @@ class Services:
     notify: Notify
     admin: Admin
     search: Search
+    attachments: Attachments
 
 
 def build_services(settings: config.Settings) -> Services:
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, stamp_dir=settings.instance)
+    db.watch("threads", {"threads"})
+    db.watch("notifications", {"notifications"})
     repo = Repository(settings.repository, branch=settings.branch,
                       lock_timeout=settings.write_lock_timeout)
     renderer = Renderer(settings.cache, memory_items=settings.render_cache_size)
@@ -63,8 +67,11 @@ def build_services(settings: config.Settings) -> Services:
     search = Search(settings.index, settings.instance, repo, catalog, renderer, permissions,
                     default_language=settings.default_language)
     catalog.listeners.append(search.on_catalog_change)
+    attachments = Attachments(repo, catalog, renderer, permissions, settings)
+    pages.html_filters.append(attachments.link_files)  # `![](photo.png)` -> the page's file
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
                     users=users, acl=acl, permissions=permissions, pages=pages,
+                    attachments=attachments,
                     admin=Admin(users, acl, permissions),
                     discussions=discussions, notify=notify, search=search)
 
@@ -112,6 +119,9 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     from wiki.views import search as search_views
 
     app.register_blueprint(search_views.bp)
+    from wiki.views import attachments as attachment_views
+
+    attachment_views.init_app(app)
     api.init_app(app)
     from wiki.views import git as git_views
 

@@ -7,6 +7,8 @@ notifications) which pages changed. Everything here is derived: `rebuild()` recr
 from git alone.
 """
 
+import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from wiki.render import Renderer
 from wiki.repo import CommitInfo, Repository
 
 INDEXED = "indexed_commit"
+GENERATION = "generation"
 BATCH_TREE_THRESHOLD = 20  # above this many changed pages, one ls-tree beats one call each
 MEMO_LIMIT = 20_000  # answers remembered per process for the current HEAD
 
@@ -90,8 +93,13 @@ class Catalog:
         self.lock_path = Path(lock_dir) / "catch-up.lock"
         self.listeners: list[Callable[[list[PageChange], bool], None]] = []
         self._seen_head: str | None = None
+        # Per-process answers for page views, dropped page by page as revisions arrive.
         self._memo: dict = {}
         self._memo_head: str | None = None
+        self._memo_mark: tuple | None = None  # (rebuild generation, highest revision seq)
+        self._memo_epoch = 0  # bumped at every invalidation: stale computations are not kept
+        self._keys: set[str] | None = None  # keys of every existing page
+        self._memo_lock = threading.Lock()
 
     # --- keeping up with git -----------------------------------------------------------------
 
@@ -148,6 +156,8 @@ class Catalog:
             if full:
                 for table in DERIVED_TABLES:
                     s.execute(delete(table))
+                # Tells every process that its memo of the catalog is void.
+                s.merge(State(name=GENERATION, value=uuid.uuid4().hex))
             seq = (s.scalar(select(func.max(RevisionRow.seq))) or 0) + 1
             for commit in commits:
                 for change in commit.changes:
@@ -233,25 +243,66 @@ class Catalog:
 
     # --- questions -----------------------------------------------------------------------------
 
-    def _remembered(self, kind: str, arg, compute):
-        """Answer from this process's memo for the HEAD last seen, else compute and keep it.
+    def _remembered(self, kind: str, key: str, compute):
+        """Answer a question about page `key` from this process's memo, else compute it.
 
-        Page views ask the same questions between saves; the answers only change when the
-        branch moves, and every entry is tied to the HEAD it was computed under, so a stale
-        answer can never be served after `ensure_current()` saw a newer HEAD.
+        Page views ask the same questions over and over; an answer only changes when a
+        revision of that page arrives. When this process sees a new HEAD, it reads which page
+        keys have revisions it has not seen yet and forgets just those (everything after a
+        full rebuild). A computation that an invalidation overtook is not kept.
         """
-        head = self._seen_head
-        if self._memo_head != head or len(self._memo) > MEMO_LIMIT:
-            self._memo = {}
-            self._memo_head = head
-        memo = self._memo
+        if self._memo_head != self._seen_head:
+            self._invalidate()
+        memo, epoch = self._memo, self._memo_epoch
         try:
-            return memo[kind, arg]
+            return memo[kind, key]
         except KeyError:
             value = compute()
-            if self._memo_head == head:
-                memo[kind, arg] = value
+            with self._memo_lock:
+                if epoch == self._memo_epoch and memo is self._memo:
+                    if len(memo) > MEMO_LIMIT:
+                        self._memo = memo = {}
+                    memo[kind, key] = value
             return value
+
+    def _invalidate(self) -> None:
+        with self._memo_lock:
+            head = self._seen_head
+            if self._memo_head == head:
+                return
+            with self.db.engine.connect() as c:
+                generation = c.scalar(select(State.value).where(State.name == GENERATION))
+                top = c.scalar(select(func.max(RevisionRow.seq))) or 0
+                previous = self._memo_mark
+                changed: set[str] | None = None
+                if previous and previous[0] == generation and previous[1] <= top:
+                    rows = c.execute(select(RevisionRow.page_key, RevisionRow.old_key)
+                                     .where(RevisionRow.seq > previous[1])).all()
+                    changed = {k for row in rows for k in row if k}
+                if changed is None or len(changed) > 1000:
+                    self._memo, self._keys = {}, None
+                else:
+                    self._memo = {k: v for k, v in self._memo.items() if k[1] not in changed}
+                    if self._keys is not None and changed:
+                        alive = set(c.scalars(select(PageRow.key)
+                                              .where(PageRow.key.in_(changed))))
+                        self._keys = (self._keys - changed) | alive
+            self._memo_mark = (generation, top)
+            self._memo_epoch += 1
+            self._memo_head = head
+
+    def _page_keys(self) -> set[str]:
+        if self._memo_head != self._seen_head:
+            self._invalidate()
+        keys = self._keys
+        if keys is None:
+            epoch = self._memo_epoch
+            with self.db.engine.connect() as c:
+                keys = set(c.scalars(select(PageRow.key)))
+            with self._memo_lock:
+                if epoch == self._memo_epoch:
+                    self._keys = keys
+        return keys
 
     def page(self, name: str) -> PageInfo | None:
         key = paths.key(name)
@@ -280,16 +331,8 @@ class Catalog:
 
     def existing(self, names: Iterable[str]) -> set[str]:
         """Which of these page names exist (compared case-insensitively)."""
-        names = tuple(names)
-        return self._remembered("existing", names, lambda: self._existing(names))
-
-    def _existing(self, names: tuple[str, ...]) -> set[str]:
-        keys = {paths.key(n): n for n in names}
-        if not keys:
-            return set()
-        with self.db.session() as s:
-            found = set(s.scalars(select(PageRow.key).where(PageRow.key.in_(keys))))
-        return {n for k, n in keys.items() if k in found}
+        keys = self._page_keys()
+        return {n for n in names if paths.key(n) in keys}
 
     def history(self, name: str, limit: int | None = None, offset: int = 0
                 ) -> list[RevisionInfo]:

@@ -4,6 +4,9 @@ The one module that builds engines and sessions. SQLite gets WAL and a busy time
 several worker processes can write; PostgreSQL works through the same URL setting.
 """
 
+import os
+import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -278,8 +281,11 @@ class TagRow(Base):
 DERIVED_TABLES = (State, PageRow, RevisionRow, LinkRow, TagRow)
 
 
+_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+
+
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, stamp_dir: Path | None = None):
         self.url = url
         is_sqlite = url.startswith("sqlite")
         self.engine = create_engine(
@@ -290,12 +296,54 @@ class Database:
         if is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._stamp_dir = stamp_dir
+        self._topics: dict[str, str] = {}  # table -> topic
+        self._written = threading.local()  # topics written in this thread's transaction
+
+    # --- change stamps ---------------------------------------------------------------------------
+    # Counts shown on every page view (threads of a page, unread notifications) are kept per
+    # process and must notice writes from every worker. Any committed INSERT/UPDATE/DELETE
+    # on a watched table touches the topic's stamp file; readers compare its mtime.
+
+    def watch(self, topic: str, tables: set[str]) -> None:
+        if not self._topics:
+            event.listen(self.engine, "after_cursor_execute", self._noted)
+            event.listen(self.engine, "rollback", self._rolled_back)
+        for table in tables:
+            self._topics[table] = topic
+
+    def version(self, topic: str) -> int:
+        """Changes whenever a write to the topic's tables was committed (by any process)."""
+        if self._stamp_dir is None:
+            return 0
+        try:
+            return (self._stamp_dir / f"{topic}.stamp").stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def _noted(self, conn, cursor, statement, parameters, context, executemany):
+        match = _WRITE.match(statement)
+        topic = match and self._topics.get(match.group(1).lower())
+        if topic:
+            self._written.__dict__.setdefault("topics", set()).add(topic)
+
+    def _rolled_back(self, conn):
+        self._written.__dict__.pop("topics", None)
+
+    def _touch_written(self) -> None:
+        # Only after the commit: a reader that sees the new stamp must also see the new rows.
+        for topic in self._written.__dict__.pop("topics", ()):
+            if self._stamp_dir is not None:
+                stamp = self._stamp_dir / f"{topic}.stamp"
+                stamp.touch()
+                os.utime(stamp)  # touch() alone keeps the mtime on some file systems
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back on an error."""
         with self._sessions() as session, session.begin():
             yield session
+        self._touch_written()
 
     def upgrade(self) -> None:
         """Create or migrate the schema to the newest Alembic revision."""

@@ -161,6 +161,8 @@ class Discussions:
         self.permissions = permissions
         self.acl = acl
         self.max_comment_chars = max_comment_chars
+        self._counts: dict[str, int] = {}
+        self._counts_version: int | None = None
         # Called with (thread_id, page_name or None) after a thread or its comments change:
         # the search index (issue 4) can re-index it from `thread_document(thread_id)`.
         self.listeners: list[Callable[[int, str | None], None]] = []
@@ -250,10 +252,20 @@ class Discussions:
                        for r in rows]
 
     def count(self, page: str) -> int:
-        """How many threads a page has (the caller has checked that it may be read)."""
-        with self.db.engine.connect() as c:
-            return c.scalar(select(func.count(Thread.id))
-                            .where(Thread.page_key == paths.key(page))) or 0
+        """How many threads a page has (the caller has checked that it may be read).
+
+        Every page view asks, so answers are kept per process until any process writes to
+        the threads table (the database's "threads" stamp)."""
+        version = self.db.version("threads")
+        if version != self._counts_version:
+            self._counts, self._counts_version = {}, version
+        key = paths.key(page)
+        counts = self._counts
+        if key not in counts:
+            with self.db.engine.connect() as c:
+                counts[key] = c.scalar(select(func.count(Thread.id))
+                                       .where(Thread.page_key == key)) or 0
+        return counts[key]
 
     def thread(self, account: Account, thread_id: int) -> ThreadView:
         with self.db.session() as s:

@@ -79,6 +79,8 @@ class Notify:
         self.users = users
         self.permissions = permissions
         self.settings = settings
+        self._unread: dict[int, int] = {}
+        self._unread_version: tuple | None = None
 
     # --- watches -----------------------------------------------------------------------------
 
@@ -202,13 +204,21 @@ class Notify:
         return [_item(r) for r in rows if self.permissions.can_read(account, r.page_name)]
 
     def unread_count(self, account: Account) -> int:
+        """The header's inbox badge: asked on every page view, so kept per process until a
+        notification is written (any process) or the permission rules change."""
         if account.is_anonymous:
             return 0
-        with self.db.engine.connect() as c:
-            names = c.scalars(select(Notification.page_name).where(
-                Notification.user_id == account.id, Notification.read.is_(False))
-                .limit(INBOX_LIMIT)).all()
-        return sum(1 for n in names if self.permissions.can_read(account, n))
+        version = (self.db.version("notifications"), self.permissions.acl.version())
+        if version != self._unread_version:
+            self._unread, self._unread_version = {}, version
+        unread = self._unread
+        if account.id not in unread:
+            with self.db.engine.connect() as c:
+                names = c.scalars(select(Notification.page_name).where(
+                    Notification.user_id == account.id, Notification.read.is_(False))
+                    .limit(INBOX_LIMIT)).all()
+            unread[account.id] = sum(1 for n in names if self.permissions.can_read(account, n))
+        return unread[account.id]
 
     def mark_read(self, account: Account, ids: list[int] | None = None) -> None:
         """Mark these notifications (or all of them) read."""

@@ -41,6 +41,7 @@ class Page:
     author: str
     updated: datetime
     current: bool  # False when showing an old revision
+    missing: frozenset[str] = frozenset()  # linked pages this reader sees as missing
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class Pages:
         self.renderer = renderer
         self.permissions = permissions
         self.settings = settings
+        # (page name, html) -> html for stored pages, e.g. links to the page's attached files.
+        self.html_filters: list[Callable[[str, str], str]] = []
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -129,6 +132,7 @@ class Pages:
     def _page(self, account, name, rendered: Rendered, revision, author, updated, current,
               title=None):
         html = rendered.html
+        missing: set[str] = set()
         if rendered.links:
             # A page this reader may not see is shown as missing, like everywhere else.
             existing = {n for n in self.catalog.existing(rendered.links)
@@ -136,9 +140,12 @@ class Pages:
             missing = set(rendered.links) - existing
             if missing:
                 html = self.renderer.mark_missing(html, missing)
+        if revision:  # a stored page, not a preview
+            for html_filter in self.html_filters:
+                html = html_filter(name, html)
         return Page(name=name, title=title or rendered.title or paths.leaf(name), html=html,
                     toc=rendered.toc, tags=rendered.tags, revision=revision, author=author,
-                    updated=updated, current=current)
+                    updated=updated, current=current, missing=frozenset(missing))
 
     def source(self, account: Account, name: str, revision: str | None = None) -> Source:
         """The Markdown of a page (at a revision); a missing page gives an empty new source."""

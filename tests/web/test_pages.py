@@ -261,3 +261,21 @@ def test_any_commit_of_the_wiki_shows_the_page_as_it_was_then(client, auth, app,
     old = client.get(f"/rev/{later}/Steady").get_data(as_text=True)
     assert "version one" in old and "version two" not in old
     assert first != later
+
+
+def test_another_worker_sees_every_change_at_once(app, settings, auth, make_page):
+    """Two apps on one wiki stand for two worker processes with their own caches."""
+    from tests.conftest import AuthActions
+    from wiki.app import create_app
+
+    other = create_app(settings).test_client()
+    AuthActions(other).login()
+    make_page("Seen", "first words, see [[Later]]\n")
+    first = other.get("/wiki/Seen").get_data(as_text=True)
+    assert "first words" in first and 'class="wikilink missing"' in first
+    make_page("Seen", "second words, see [[Later]]\n")  # saved through the first worker
+    assert "second words" in other.get("/wiki/Seen").get_data(as_text=True)
+    make_page("Later", "now it exists\n")  # another page: the link is no longer missing
+    assert 'class="wikilink missing"' not in other.get("/wiki/Seen").get_data(as_text=True)
+    app.extensions["kennis"].catalog.rebuild()
+    assert "second words" in other.get("/wiki/Seen").get_data(as_text=True)

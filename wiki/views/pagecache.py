@@ -7,6 +7,7 @@ Entries are keyed by HEAD, so a save or push makes them unreachable at once.
 """
 
 import threading
+import zlib
 from collections import OrderedDict
 
 from flask import current_app, g, render_template, session
@@ -16,7 +17,7 @@ from markupsafe import Markup
 from wiki.auth import current_account
 
 MARKER = "<!--kennis:account-box-->"
-LIMIT = 3000  # views kept per worker process (about 10 KB each)
+LIMIT = 12_000  # views kept per worker process (about 3 KB each, compressed)
 
 
 class PageViewCache:
@@ -48,10 +49,12 @@ class PageViewCache:
 
     def get(self, key) -> str | None:
         with self._lock:
-            html = self._entries.get(key)
-            if html is not None:
+            packed = self._entries.get(key)
+            if packed is not None:
                 self._entries.move_to_end(key)
-        return None if html is None else html.replace(MARKER, account_box_html(), 1)
+        if packed is None:
+            return None
+        return zlib.decompress(packed).decode("utf-8").replace(MARKER, account_box_html(), 1)
 
     def render(self, key, template: str, **context) -> str:
         g.kennis_account_box_marker = True
@@ -59,8 +62,10 @@ class PageViewCache:
             html = render_template(template, **context)
         finally:
             g.kennis_account_box_marker = False
+        # Compressed: a 12 KB view keeps in about 3 KB, so a worker holds a whole wiki.
+        packed = zlib.compress(html.encode("utf-8"), 1)
         with self._lock:
-            self._entries[key] = html
+            self._entries[key] = packed
             while len(self._entries) > LIMIT:
                 self._entries.popitem(last=False)  # least recently viewed first
         return html.replace(MARKER, account_box_html(), 1)

@@ -51,18 +51,17 @@ def view(name: str):
     if session.get("_flashes"):  # a message for this user only: not shareable
         return render_template("page.html", page=page,
                                contributors=_pages().contributors(account, page.name))
-    # Everything that can make two readers' views differ is in the key: language, rights
-    # (which linked pages they may see, whether they may edit) and the admin menu.
     key = _view_key(services, account, page)
     return _view_cache().get(key) or _view_cache().render(
         key, "page.html", page=page, contributors=_pages().contributors(account, page.name))
 
 
 def _view_key(services, account, page) -> tuple:
-    """Everything that can make two readers' views of a page differ: the version of the
-    wiki, language, rights (which linked pages they may see, whether they may edit), the
-    admin menu, the Discussion tab's count, and the host in the clone address."""
-    return (services.catalog.seen_head, page.name, str(get_locale()),
+    """Everything that can make two readers' views of a page differ: its revision, which of
+    its links lead to missing pages, language, rights (which linked pages they may see,
+    whether they may edit), the admin menu, the Discussion tab's count, and the host in the
+    clone address. Saves of other pages leave the entry valid."""
+    return (page.revision, page.missing, page.name, str(get_locale()),
             services.permissions.can_write(account, page.name), account.is_admin,
             services.permissions.read_filter(account),
             services.discussions.count(page.name), request.host_url)
