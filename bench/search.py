@@ -89,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--verbose", action="store_true", help="timings per query")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = config.load(tmp, environ={})
@@ -122,10 +123,15 @@ def main() -> None:
                 times += timed(lambda q=q: services.search.search(account, q), args.runs)
             totals = [services.search.search(account, q).total for q in queries]
             rows.append((kind, times, min(totals)))
+            if args.verbose:
+                for q, total in zip(queries, totals, strict=True):
+                    worst = max(timed(lambda q=q: services.search.search(account, q), 3))
+                    print(f"  {kind}: {q!r}: {total} results, worst of 3 {worst:.1f} ms")
         ui_times = timed(lambda: services.search.search(account, "file", Filters(prefix="nl")),
                          args.runs)
         rows.append(("UI filter (prefix=nl)", ui_times, 1))
         suggest_times = []
+        suggested = sum(len(services.search.suggest(account, q)) for q in SUGGEST)
         for q in SUGGEST:
             services.search.suggest(account, q)
             suggest_times += timed(lambda q=q: services.search.suggest(account, q), args.runs)
@@ -145,7 +151,7 @@ def main() -> None:
             print(f"| {kind} | {statistics.median(times):.1f} | {pct(times, 95):.1f} | "
                   f"{fewest} |")
         print(f"| suggest | {statistics.median(suggest_times):.1f} | "
-              f"{pct(suggest_times, 95):.1f} | |")
+              f"{pct(suggest_times, 95):.1f} | {suggested} titles for {len(SUGGEST)} |")
         services.db.dispose()
 
 

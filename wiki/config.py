@@ -32,7 +32,7 @@ class Settings:
     anonymous_read: bool = _setting(False, "Let visitors who are not logged in read pages.")
     default_language: str = _setting("en", "Language of the interface and of pages without a `lang` (en or nl).")
     max_page_bytes: int = _setting(2 * 1024 * 1024, "Largest page, in bytes, that can be saved.")
-    max_attachment_bytes: int = _setting(25 * 1024 * 1024, "Largest file, in bytes, that a git push may add (pages also keep to `max_page_bytes`).")
+    max_attachment_bytes: int = _setting(25 * 1024 * 1024, "Largest file, in bytes, that can be attached to a page or added by a git push (pages also keep to `max_page_bytes`).")
     max_push_bytes: int = _setting(1024 * 1024 * 1024, "Largest git push, in bytes, that the wiki accepts (git's `receive.maxInputSize`).")
     branch: str = _setting("main", "Branch of the repository that holds the wiki.")
     write_lock_timeout: float = _setting(30.0, "Seconds a save waits for the repository write lock.")

@@ -59,8 +59,9 @@ def _plain_text(data: bytes) -> str | None:
     try:
         text = sample.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # Cut in the middle of a character at the end, or not UTF-8 at all (old Windows text).
-        text = sample[:exc.start].decode("utf-8") if exc.start > len(sample) - 4 \
+        # Our cut fell inside a character, or the text is not UTF-8 (old Windows text).
+        cut = len(data) > len(sample) and exc.reason == "unexpected end of data"
+        text = sample[:exc.start].decode("utf-8") if cut \
             else sample.decode("cp1252", errors="replace")
     return text.strip()[:MAX_TEXT_CHARS] or None
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import nh3
 import yaml
@@ -414,6 +414,21 @@ def _build_markdown() -> MarkdownIt:
     return md
 
 
+# Relative links to a page's files (Renderer.link_files): `<img src="x.png">`, `<a href="x.pdf">`
+# with a file name (an extension, no folder, scheme, query or fragment), never a page (`.md`).
+_FILE_TAG = re.compile(r"<(img|a)\s[^>]*>")
+_FILE_ATTR = re.compile(r'\s(src|href)="([^"]*)"')
+_FILE_ALT = re.compile(r'\salt="([^"]*)"')
+_FILE_NAME = re.compile(r"(?:\./)?([^/?#:\\]+\.[A-Za-z0-9]{1,10})")
+
+
+def _file_target(value: str) -> str | None:
+    match = _FILE_NAME.fullmatch(unquote(html.unescape(value)))
+    if match is None or match.group(1).lower().endswith(paths.PAGE_SUFFIX):
+        return None
+    return unicodedata.normalize("NFC", match.group(1))
+
+
 _ALIGN = re.compile(r"text-align:(left|center|right)")
 
 
@@ -534,6 +549,38 @@ class Renderer:
         for name in missing:
             html_text = html_text.replace(_wikilink_open(name), _missing_open(name))
         return html_text
+
+    def link_files(self, html_text: str, resolve, missing_href: str) -> str:
+        """Point relative links and images such as `![alt](photo.png)` at the page's attached
+        files: `resolve(file_name)` gives a file's address or None when it is missing.
+
+        Done per view with the page's name and current files, like mark_missing, so the cache
+        stays keyed by blob id. A missing image becomes its alt text marked as missing, a
+        missing file link leads to `missing_href` (the page's attachments).
+        """
+        if "=\"" not in html_text:
+            return html_text
+
+        def swap(match: re.Match) -> str:
+            tag = match.group(0)
+            attr = _FILE_ATTR.search(tag)
+            if attr is None or attr.group(1) != ("src" if match.group(1) == "img" else "href"):
+                return tag
+            name = _file_target(attr.group(2))
+            if name is None:
+                return tag
+            url = resolve(name)
+            if url is not None:
+                return tag[:attr.start(2)] + html.escape(url) + tag[attr.end(2):]
+            if match.group(1) == "img":
+                alt = _FILE_ALT.search(tag)
+                label = html.unescape(alt.group(1)) if alt and alt.group(1) else name
+                return (f'<span class="missing-file" title="{html.escape(name)}">'
+                        f"{html.escape(label, quote=False)}</span>")
+            return (tag[:attr.start(2)] + html.escape(missing_href) + tag[attr.end(2):]
+                    ).replace("<a ", '<a class="missing-file" ', 1)
+
+        return _FILE_TAG.sub(swap, html_text)
 
     def _render(self, text: str) -> Rendered:
         meta, body = split_front_matter(text)

@@ -447,6 +447,24 @@ class Repository:
                 pos += size + 1
         return blobs
 
+    def sizes(self, blob_ids: list[str]) -> dict[str, int]:
+        """Sizes in bytes of many blobs through one `cat-file --batch-check` (attachment
+        lists), without reading their data; ids that are not blobs are left out."""
+        wanted = list(dict.fromkeys(blob_ids))
+        for oid in wanted:
+            if not isinstance(oid, str) or not _FULL_ID.fullmatch(oid):
+                raise InvalidRevision("A blob id must be a full hex object id.")
+        if not wanted:
+            return {}
+        out = self._git("cat-file", "--batch-check",
+                        input="".join(f"{oid}\n" for oid in wanted).encode()).stdout
+        found = {}
+        for line in out.decode("ascii", errors="replace").splitlines():
+            fields = line.split(" ")
+            if len(fields) == 3 and fields[1] == "blob":
+                found[fields[0]] = int(fields[2])
+        return found
+
     # -- history -----------------------------------------------------------------------
 
     def log(self, since: str | None, until: str | None = None, paths: Sequence[str] = (),

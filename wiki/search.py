@@ -55,7 +55,7 @@ from wiki.users import Account
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "kennis-search-1"  # bump when fields or analysis change: forces a rebuild
+SCHEMA_VERSION = "kennis-search-2"  # bump when fields or analysis change: forces a rebuild
 LANGS = ("en", "nl")
 COMMIT_FILE = "kennis-commit"
 CURRENT = "current"
@@ -66,6 +66,7 @@ WRITER_TIMEOUT = 120.0  # seconds a writer waits for another process's writer (n
 BATCH = 500  # blobs read from git at once during a rebuild
 MAX_TEXT_CHARS = 100_000  # of a page's plain text kept for snippets
 SNIPPET_CHARS = 220
+HIGHLIGHT_CHARS = 20_000  # hits are looked for this far into a page
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 24
 MIN_PREFIX = 2
@@ -188,6 +189,9 @@ def _schema(analysis: _Analysis) -> Schema:
         "lang": ID(stored=True),
         "kind": ID(stored=True),
         "ns": ID(stored=True, sortable=True),
+        # Every namespace a page is in (`a`, `a/b` for `a/b/c`), case-folded: namespace
+        # filters and permission rules are one term each instead of a prefix expansion.
+        "within": TEXT(analyzer=RegexTokenizer(r"[^\n]+"), phrase=False),
         "tags": KEYWORD(stored=True, lowercase=True, scorable=False),
         "author": TEXT(analyzer=analysis.simple, stored=True, phrase=True),
         "author_id": ID(sortable=True),
@@ -228,6 +232,11 @@ class _Page:
     updated: datetime
 
 
+def _ancestors(key: str) -> list[str]:
+    parts = key.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -236,16 +245,30 @@ def _naive_utc(value: datetime) -> datetime:
     return _aware(value).astimezone(UTC).replace(tzinfo=None)
 
 
-@contextlib.contextmanager
-def _quiet_leaks():
-    """Whoosh leaves a damaged index's files open when it fails to read them; close them
-    here (the rebuild replaces the files anyway) instead of warning at some later moment."""
-    with warnings.catch_warnings():
+class _QuietLeaks:
+    """Whoosh leaves a damaged index's files open when it fails to read them. Within this
+    block such files are closed by a garbage collection once the error is handled (only when
+    `leaked()` was called), instead of warning at some later moment."""
+
+    def __init__(self):
+        self._catch = warnings.catch_warnings()
+        self._leaked = False
+
+    def leaked(self) -> None:
+        self._leaked = True
+
+    def __enter__(self):
+        self._catch.__enter__()
         warnings.simplefilter("ignore", ResourceWarning)
+        return self
+
+    def __exit__(self, *exc):
         try:
-            yield
+            if self._leaked:
+                gc.collect()
         finally:
-            gc.collect()
+            self._catch.__exit__(*exc)
+        return False
 
 
 # --- the query language ----------------------------------------------------------------------
@@ -346,6 +369,7 @@ class Search:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._rebuilding = threading.Event()
+        self._acl_cache: dict = {}
 
     # --- setup ---------------------------------------------------------------------------
 
@@ -376,11 +400,12 @@ class Search:
             raise IndexUnavailable("no index")
         if self._read_marker(gen)[0] != SCHEMA_VERSION:
             raise IndexUnavailable("another schema version")
-        with _quiet_leaks():
+        with _QuietLeaks() as quiet:
             try:
                 return index.open_dir(str(gen), schema=self.schema)
             except Exception as exc:  # EmptyIndexError, truncated TOC, unpickling errors …
                 reason = f"{type(exc).__name__}: {exc}"
+                quiet.leaked()
         raise IndexUnavailable(reason)
 
     @staticmethod
@@ -422,7 +447,12 @@ class Search:
             # search builds it, so wikis that never search (and every test) pay nothing.
             return
         hints = {c.blob: c.text for c in changes if c.blob and c.text is not None}
-        self.ensure_current(hints)
+        try:
+            self.ensure_current(hints)
+        except Exception:
+            # The commit is made; a search index that cannot follow must not turn the save
+            # into an error. The recorded commit stays behind, so the next search catches up.
+            log.exception("the search index could not catch up")
 
     def ensure_current(self, hints: dict[str, str] | None = None) -> bool:
         """Make the index reflect HEAD; False while a full (re)build is still running."""
@@ -546,6 +576,7 @@ class Search:
         doc = {
             "key": page.key, "path": page.name, "title": title, "text": plain[:MAX_TEXT_CHARS],
             "lang": lang, "kind": "page", "ns": namespace, "tags": " ".join(rendered.tags),
+            "within": "\n".join(_ancestors(page.key)),  # names never hold a newline
             "author": page.author, "author_id": page.author,
             "updated": _naive_utc(page.updated), "name": page.name.replace("/", " "),
             "spell": f"{title}\n{headings}\n{plain}", "suggest": f"{title} {leaf}",
@@ -617,7 +648,7 @@ class Search:
         self.catalog.ensure_current()
         if self.recorded() != self.repo.head() and not self.ensure_current():
             return None
-        with self._lock, _quiet_leaks():
+        with self._lock, _QuietLeaks() as quiet:
             try:
                 searcher = self._fresh_searcher()
                 return work(searcher)
@@ -627,6 +658,7 @@ class Search:
                 # A truncated or damaged segment shows up only when read: rebuild it.
                 log.exception("the search index is damaged: rebuilding")
                 self._drop_searcher()
+                quiet.leaked()
         gen = self._current()
         if gen is not None:
             with contextlib.suppress(OSError):
@@ -663,30 +695,38 @@ class Search:
         self._searcher = None
         self._searcher_target = None
 
-    def _acl(self, account: Account):
-        """The pages this account may read, as a Whoosh query (None: everything)."""
-        default, rules = self.permissions.read_filter(account)
-        keys = [(paths.key(prefix), allowed) for prefix, allowed in rules]
+    def _acl(self, searcher, account: Account) -> tuple[set | None, set | None]:
+        """(filter, mask) document sets for what this account may read.
 
-        def covers(key: str):
-            return Or([Term("key", key), Prefix("key", key + "/")])
+        Built from `Permissions.read_filter`: a rule on prefix P covers P and `P/…`, and the
+        most specific covering rule wins. When pages are readable by default, the few pages
+        under denying rules are a mask; otherwise the pages under allowing rules are the
+        filter. The sets are kept per searcher (they change only with the index or the rules).
+        """
+        spec = self.permissions.read_filter(account)
+        cache = self._acl_cache
+        if cache.get("searcher") is not searcher:
+            cache.clear()
+            cache["searcher"] = searcher
+        if spec not in cache:
+            default, rules = spec
+            keys = [(paths.key(prefix), allowed) for prefix, allowed in rules]
 
-        def inside(outer: str, inner: str) -> bool:
-            return inner != outer and inner.startswith(outer + "/")
+            def covers(key: str):
+                return Or([Term("key", key), Term("within", key)])
 
-        allowed = []
-        for key, ok in keys:
-            if not ok:
-                continue
-            narrower = [covers(k) for k, _ in keys if inside(key, k)]
-            allowed.append(And([covers(key), Not(Or(narrower))]) if narrower else covers(key))
-        if default:
-            if not keys:
-                return None
-            allowed.append(And([Every(), Not(Or([covers(k) for k, _ in keys]))]))
-        if not allowed:
-            return NullQuery
-        return Or(allowed)
+            def ruled_by(key: str):  # pages whose most specific rule is this one
+                narrower = [covers(k) for k, _ in keys
+                            if k != key and k.startswith(key + "/")]
+                return And([covers(key), Not(Or(narrower))]) if narrower else covers(key)
+
+            chosen = [ruled_by(k) for k, ok in keys if ok != default]
+            docs = set(Or(chosen).docs(searcher)) if chosen else set()
+            if len(cache) > 1000:
+                cache.clear()
+                cache["searcher"] = searcher
+            cache[spec] = (None, docs) if default else (docs, None)
+        return cache[spec]
 
     def search(self, account: Account, text: str, filters: Filters | None = None,
                offset: int = 0, limit: int = 20, sort: str = "relevance") -> Results:
@@ -698,21 +738,27 @@ class Search:
         groups = _parse(text)
         if not groups and not any(vars(filters).values()):
             return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
-        acl = self._acl(account)
         found = self._search_with(
-            lambda s: self._run(s, text, groups, filters, acl, offset, limit, sort))
+            lambda s: self._run(s, text, groups, filters, account, offset, limit, sort))
         if found is None:
             return Results(query=text, total=0, hits=(), indexing=True, offset=offset,
                            limit=limit)
         return found
 
-    def _run(self, searcher, text, groups, filters, acl, offset, limit, sort) -> Results:
+    def _run(self, searcher, text, groups, filters, account, offset, limit, sort) -> Results:
         positive, restrict, mask = self._build(groups, filters)
-        if positive is None and not restrict:
+        restrict = [q for q in restrict if q is not None]
+        if not positive and not restrict:
             return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
-        restrict = [q for q in restrict if q is not None] + ([acl] if acl is not None else [])
-        flt = And(restrict) if restrict else None
-        msk = Or(mask) if mask else None
+        allowed, denied = self._acl(searcher, account)
+        flt = set(And(restrict).docs(searcher)) if restrict else None
+        if allowed is not None:
+            flt = allowed if flt is None else flt & allowed
+        if flt is not None and not flt:
+            # Nothing passes the filter. (Whoosh would read an empty set as "no filter".)
+            return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
+        msk = set(Or(mask).docs(searcher)) if mask else set()
+        msk = (msk | denied if denied else msk) or None
         query = And(positive) if positive else Every()
         facets = {"namespace": sorting.FieldFacet("ns"),
                   "tag": sorting.FieldFacet("tags", allow_overlap=True),
@@ -781,7 +827,7 @@ class Search:
                 key = paths.key(paths.normalize(value))
             except Exception:  # an impossible namespace contains nothing
                 return NullQuery
-            return Or([Term("key", key), Prefix("key", key + "/")])
+            return Or([Term("key", key), Term("within", key)])
         if name == "author":
             terms = self.analysis.terms(self.analysis.simple, value)
             return And([Term("author", t) for t in terms]) if terms else NullQuery
@@ -860,7 +906,8 @@ class Search:
         """Escaped text around the best hits, with <mark> around each hit."""
         terms = frozenset(terms)
         if terms:
-            fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
+            fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70,
+                                                     charlimit=HIGHLIGHT_CHARS)
             snippet = highlight.highlight(text, terms, self.analysis.lang[lang], fragmenter,
                                           _MarkFormatter(), top=2)
             if snippet:
@@ -917,10 +964,12 @@ class Search:
             return []
         limit = max(1, min(limit, 20))
         query = And([Prefix("suggest", w) for w in words])
-        acl = self._acl(account)
 
         def work(searcher):
-            results = searcher.search(query, limit=limit, filter=acl)
+            allowed, denied = self._acl(searcher, account)
+            if allowed is not None and not allowed:
+                return []  # Whoosh would read an empty filter as "no filter"
+            results = searcher.search(query, limit=limit, filter=allowed, mask=denied or None)
             return [Suggestion(title=h["title"], path=h["path"]) for h in results]
 
         return self._search_with(work) or []

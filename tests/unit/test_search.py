@@ -294,3 +294,13 @@ def test_real_pages_in_english_and_dutch(wiki, tmp_path):
     assert paths_of(find(wiki, "extract archive"))[0] == "en/tar"
     assert paths_of(find(wiki, "tar"))[:2] in (["en/tar", "nl/tar"], ["nl/tar", "en/tar"])
     assert find(wiki, "bestanden", prefix="nl").total >= 1
+
+
+def test_a_caller_who_may_read_only_an_empty_namespace_finds_nothing(wiki):
+    from wiki.users import ANONYMOUS
+
+    wiki.acl.set_rule("Public", "anyone", None, actor="t")  # anonymous may search, Public only
+    assert wiki.search.search(ANONYMOUS, "fox").total == 0
+    assert wiki.search.suggest(ANONYMOUS, "no") == []
+    wiki.pages.save(who(wiki), "Public/Fox", "# Fox\n\nA public fox.\n")
+    assert paths_of(wiki.search.search(ANONYMOUS, "fox")) == ["Public/Fox"]
