@@ -4,6 +4,7 @@ Plain values in, dataclasses out; no Flask. Every method asks `Permissions` firs
 the API and later git and search all obey the same rules.
 """
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -293,12 +294,21 @@ class Pages:
         self.permissions.require_read(account)
         return [p for p in self.catalog.tagged(tag) if self.permissions.can_read(account, p.name)]
 
-    def preview(self, account: Account, markdown: str) -> Page:
+    def preview(self, account: Account, markdown: str, name: str | None = None) -> Page:
+        """Render unsaved text; with the page's name, its links to attached files resolve."""
         self.permissions.require_read(account)
         text = _normalize_text(markdown)
         self._check_size(text)
         rendered = self.renderer.render(text)
-        return self._page(account, "preview", rendered, "", account.label, None, current=False)
+        page = self._page(account, "preview", rendered, "", account.label, None, current=False)
+        if name:
+            name = paths.normalize(name)
+            self.permissions.require_read(account, name)
+            html = page.html
+            for html_filter in self.html_filters:
+                html = html_filter(name, html)
+            page = dataclasses.replace(page, html=html)
+        return page
 
     def deleted_revision(self, account: Account, name: str) -> RevisionInfo | None:
         """The deletion of a page that no longer exists, so it can be offered for restore."""
@@ -425,6 +435,7 @@ class Pages:
         def changes(current: PageInfo):
             data = self.repo.read_blob(current.blob)
             result = [Delete(paths.to_file(current.name)), Write(paths.to_file(to), data)]
+            result += self._moved_files(current.name, to)
             if rewrite_links:
                 result += self._rewritten_links(account, current.name, to)
             return result
@@ -434,6 +445,18 @@ class Pages:
         if self.audit:
             self.audit(account.name, "page.rename", info.name, f"to {to} ({revision})")
         return revision
+
+    def _moved_files(self, old: str, new: str) -> list[Write | Delete]:
+        """A page's attached files (beside it in its folder, not its sub-pages) move with it."""
+        prefix = old + "/"
+        files = {path: blob for path, blob in self.repo.tree().items()
+                 if path.startswith(prefix) and "/" not in path[len(prefix):]
+                 and not path.endswith(paths.PAGE_SUFFIX)}
+        data = self.repo.read_many(list(files.values()))
+        moved: list[Write | Delete] = []
+        for path, blob in sorted(files.items()):
+            moved += [Delete(path), Write(f"{new}/{path[len(prefix):]}", data[blob])]
+        return moved
 
     def _rewritten_links(self, account: Account, old: str, new: str) -> list[Write]:
         pattern = re.compile(r"\[\[\s*([^\]|]+?)\s*(\|[^\]]*)?\]\]")

@@ -252,3 +252,20 @@ def test_page_links_resolve_to_its_files(client, page):
 def test_files_tab_on_every_page(client, page):
     assert b'href="/attachments/Team/Minutes"' in client.get("/wiki/Team/Minutes").data
     assert client.get("/attachments/No/Such/Page").status_code == 404
+
+
+def test_renaming_a_page_takes_its_files_but_not_its_sub_pages(app, client, page, make_page):
+    upload(client, page, "chart.png", png())
+    make_page("Team/Minutes/2026", "a sub-page\n")
+    response = post_form(client, f"/rename/{page}", {"to": "Team/Notes"})
+    assert response.status_code == 302
+    with client.get("/file/Team/Notes/chart.png") as moved:
+        assert moved.status_code == 200 and moved.data == png()
+    assert client.get("/file/Team/Minutes/chart.png").status_code == 404
+    assert client.get("/wiki/Team/Minutes/2026").status_code == 200  # still where it was
+
+
+def test_the_editor_preview_resolves_the_pages_files(client, page):
+    upload(client, page, "chart.png", png())
+    response = post_form(client, "/preview", {"markdown": "![c](chart.png)", "name": page})
+    assert "/file/Team/Minutes/chart.png" in response.get_json()["html"]

@@ -115,7 +115,8 @@ def edit(name: str):
 
 @bp.route("/preview", methods=["POST"])
 def preview():
-    page = _pages().preview(current_account(), _form_text("markdown"))
+    page = _pages().preview(current_account(), _form_text("markdown"),
+                            _form_text("name") or None)
     return jsonify({"html": page.html})
 
 

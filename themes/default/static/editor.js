@@ -146,7 +146,8 @@
           Accept: "application/json",
           "X-CSRFToken": csrfToken,
         },
-        body: new URLSearchParams({ markdown: text, csrf_token: csrfToken }),
+        body: new URLSearchParams({ markdown: text, csrf_token: csrfToken,
+                                    name: form.dataset.page || "" }),
         signal: controller.signal,
       });
       if (!response.ok) throw new Error(`preview: HTTP ${response.status}`);
