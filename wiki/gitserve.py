@@ -27,7 +27,6 @@ import contextlib
 import logging
 import os
 import re
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,9 +34,9 @@ from typing import IO
 
 from wiki.errors import InvalidInput, PermissionDenied, Unauthorized, WikiError
 from wiki.hooks import ENV_FLAG
+from wiki.repo import Repository
 from wiki.users import Account
 
-GIT = "git"
 REALM = "Kennis"
 UPLOAD = "git-upload-pack"
 RECEIVE = "git-receive-pack"
@@ -204,17 +203,15 @@ class CgiResponse:
     body: Iterator[bytes]
 
 
-def run_backend(settings, request: GitRequest, account: Account, body: IO[bytes] | None,
-                after: Callable[[], None] | None = None) -> CgiResponse:
+def run_backend(settings, repo: Repository, request: GitRequest, account: Account,
+                body: IO[bytes] | None, after: Callable[[], None] | None = None
+                ) -> CgiResponse:
     """Start http-backend, feed it `body` as it arrives and stream its answer.
 
     `after` runs once http-backend has finished (and before the response ends), also when
     the client went away: the catch-up after a push must never be skipped.
     """
-    process = subprocess.Popen(
-        [GIT, "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env=cgi_env(settings, request, account),
-        cwd=settings.repository.parent)
+    process = repo.http_backend(cgi_env(settings, request, account))
     errors: list[bytes] = []
     feeder = threading.Thread(target=_feed, args=(body, process.stdin), daemon=True)
     drainer = threading.Thread(target=_drain, args=(process.stderr, errors), daemon=True)

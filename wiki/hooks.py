@@ -110,7 +110,7 @@ def check_repository(repo) -> list[str]:
     """Problems with the repository's push safety settings and hook, in plain words."""
     problems = []
     for key, wanted in REPOSITORY_SETTINGS.items():
-        result = repo._git("config", "--get", key, check=False)
+        result = repo.git("config", "--get", key, check=False)
         found = result.stdout.decode(errors="replace").strip().lower()
         if found != wanted:
             problems.append(f"The repository setting {key} is {found or 'not set'!s}, "
@@ -221,7 +221,7 @@ def _parse_raw(out: bytes) -> list[tuple[str | None, Entry]]:
 
 
 def _files(repo, commit: str) -> dict[bytes, tuple[str, str]]:
-    out = repo._git("ls-tree", "-r", "-z", "--full-tree", commit).stdout
+    out = repo.git("ls-tree", "-r", "-z", "--full-tree", commit).stdout
     files = {}
     for item in out.split(b"\0"):
         if item:
@@ -234,17 +234,17 @@ def _files(repo, commit: str) -> dict[bytes, tuple[str, str]]:
 def changed_entries(repo, update: RefUpdate) -> list[Entry]:
     """Every path the push changes (see the module's docstring), each with its new side."""
     zero = "0" * len(update.new)
-    new_commits = repo._git("rev-list", update.new, "--not", "--all").stdout
+    new_commits = repo.git("rev-list", update.new, "--not", "--all").stdout
     entries: list[Entry] = []
     if new_commits.strip():
-        out = repo._git("diff-tree", "-r", "-z", "--raw", "-c", "--no-renames", "--root",
+        out = repo.git("diff-tree", "-r", "-z", "--raw", "-c", "--no-renames", "--root",
                         "--no-commit-id", "--stdin", input=new_commits).stdout
         entries += [entry for _commit, entry in _parse_raw(out)]
     if update.old == zero:
         entries += [Entry(name, mode, oid)
                     for name, (mode, oid) in _files(repo, update.new).items()]
     else:
-        out = repo._git("diff-tree", "-r", "-z", "--raw", "--no-renames",
+        out = repo.git("diff-tree", "-r", "-z", "--raw", "--no-renames",
                         update.old, update.new).stdout
         entries += [entry for _commit, entry in _parse_raw(out)]
     return entries
@@ -254,7 +254,7 @@ def _blob_sizes(repo, oids: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(oids))
     if not wanted:
         return {}
-    out = repo._git("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+    out = repo.git("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
                     input="".join(f"{oid}\n" for oid in wanted).encode()).stdout
     sizes = {}
     for line in out.decode("ascii", errors="replace").splitlines():

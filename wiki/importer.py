@@ -98,11 +98,11 @@ def _fetch(repo, source: str) -> str:
         # A clone first: it follows the source's HEAD to its default branch, and --no-local
         # copies objects through git's transport instead of hard-linking a folder we do not
         # control. No submodules, no hooks, no checkout.
-        repo._git("clone", "--bare", "--no-local", "--no-tags", "--quiet", "--", source,
+        repo.git("clone", "--bare", "--no-local", "--no-tags", "--quiet", "--", source,
                   mirror, env={**env, "GIT_DIR": mirror}, timeout=3600)
-        repo._git("fetch", "--no-tags", "--quiet", "--", mirror, f"+HEAD:{IMPORT_REF}",
+        repo.git("fetch", "--no-tags", "--quiet", "--", mirror, f"+HEAD:{IMPORT_REF}",
                   env=env, timeout=3600)
-    head = repo._git("rev-parse", "--verify", f"{IMPORT_REF}^{{commit}}").stdout.decode().strip()
+    head = repo.git("rev-parse", "--verify", f"{IMPORT_REF}^{{commit}}").stdout.decode().strip()
     if not _FULL_ID.fullmatch(head):
         raise InvalidInput("The source has no commits.")
     return head
@@ -136,12 +136,12 @@ def _keep(entries: dict[bytes, tuple[str, str]], sizes: dict[str, int], settings
 
 def _write_tree(repo, entries: dict[bytes, tuple[str, str]], index: str) -> str:
     env = {"GIT_INDEX_FILE": index}
-    repo._git("read-tree", "--empty", env=env)
+    repo.git("read-tree", "--empty", env=env)
     lines = b"".join(b"%s %s\t%s\0" % (mode.encode(), oid.encode(), raw)
                      for raw, (mode, oid) in entries.items())
     if lines:
-        repo._git("update-index", "-z", "--index-info", input=lines, env=env)
-    return repo._git("write-tree", env=env).stdout.decode().strip()
+        repo.git("update-index", "-z", "--index-info", input=lines, env=env)
+    return repo.git("write-tree", env=env).stdout.decode().strip()
 
 
 def import_repository(services, source: str) -> ImportReport:
@@ -165,20 +165,20 @@ def import_repository(services, source: str) -> ImportReport:
             if new is None:
                 raise InvalidInput("The source has no files the wiki can take.")
             zero = "0" * len(new)
-            repo._git("update-ref", "-m", "wiki import", repo.ref, new, old or zero)
+            repo.git("update-ref", "-m", "wiki import", repo.ref, new, old or zero)
             have = {paths.key(p) for p in repo.tree(new)}
             missing = [Write(p, d) for p, d in starter.items() if paths.key(p) not in have]
             if missing:
                 repo.commit(missing, STARTER_MESSAGE, Author("Kennis", "kennis@kennis.invalid"),
                             parent=new)
     finally:
-        repo._git("update-ref", "-d", IMPORT_REF, check=False)
+        repo.git("update-ref", "-d", IMPORT_REF, check=False)
     services.catalog.rebuild()
     return report
 
 
 def _replay(repo, settings, tip: str, report: ImportReport) -> str | None:
-    commits = repo._git("rev-list", "--reverse", "--first-parent", tip).stdout.decode().split()
+    commits = repo.git("rev-list", "--reverse", "--first-parent", tip).stdout.decode().split()
     parent = None
     fmt = "%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B"
     with tempfile.TemporaryDirectory(prefix="kennis-import-") as tmp:
@@ -189,7 +189,7 @@ def _replay(repo, settings, tip: str, report: ImportReport) -> str | None:
                                              if mode in hooks.FILE_MODES))
             kept = _keep(files, sizes, settings, report)
             tree = _write_tree(repo, kept, index)
-            meta = repo._git("show", "-s", "--date=raw", f"--format={fmt}", commit).stdout
+            meta = repo.git("show", "-s", "--date=raw", f"--format={fmt}", commit).stdout
             an, ae, ad, cn, ce, cd, message = meta.split(b"\0", 6)
             env = {"GIT_AUTHOR_NAME": an.decode("utf-8", "replace") or "Unknown",
                    "GIT_AUTHOR_EMAIL": ae.decode("utf-8", "replace"),
@@ -199,7 +199,7 @@ def _replay(repo, settings, tip: str, report: ImportReport) -> str | None:
                    "GIT_COMMITTER_DATE": cd.decode()}
             env = {k: v.replace("\0", "") for k, v in env.items()}
             args = ["commit-tree", tree] + (["-p", parent] if parent else [])
-            parent = repo._git(*args, input=message.rstrip(b"\n") + b"\n",
+            parent = repo.git(*args, input=message.rstrip(b"\n") + b"\n",
                                env=env).stdout.decode().strip()
             report.commits += 1
             report.files = len(kept)

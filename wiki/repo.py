@@ -217,6 +217,23 @@ class Repository:
             raise GitError(_printable(command), result.returncode, _text(result.stderr))
         return result
 
+    def git(self, *args: str | bytes, input: bytes | None = None, check: bool = True,
+            env: dict[str, str] | None = None, timeout: float = GIT_TIMEOUT,
+            ) -> subprocess.CompletedProcess[bytes]:
+        """Run git plumbing on this repository with the safe environment above.
+
+        For the push policy hook and the importer, which need plumbing this class has no
+        method for. Callers validate revisions (paths.revision) and put paths after `--`.
+        """
+        return self._git(*args, input=input, check=check, env=env, timeout=timeout)
+
+    def http_backend(self, cgi_env: dict[str, str]) -> subprocess.Popen:
+        """Start `git http-backend` (smart HTTP) with a CGI environment the caller built from
+        constants and checked values; its pipes are the caller's to feed and drain."""
+        return subprocess.Popen([GIT, "http-backend"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cgi_env,
+                                cwd=self.path.parent)
+
     # -- the repository ----------------------------------------------------------------
 
     def exists(self) -> bool:

@@ -50,7 +50,8 @@ def _serve(service: str, advertise: bool) -> Response:
         body = request.stream
     after = _after_push(services, account) if service == gitserve.RECEIVE and not advertise \
         else None
-    answer = gitserve.run_backend(services.settings, git_request, account, body, after)
+    answer = gitserve.run_backend(services.settings, services.repo, git_request, account, body,
+                                  after)
     response = Response(answer.body, status=answer.status, headers=answer.headers,
                         direct_passthrough=True)
     response.headers.setdefault("Cache-Control", "no-cache")
