@@ -1,6 +1,6 @@
 """Search at 10,000 pages: full reindex time, query and suggestion latency, index size.
 
-    .venv/bin/python bench/search.py [--pages 10000] [--runs 30]
+    .venv/bin/python bench/search.py [--pages 10000] [--runs 30] [--gc-freeze] [--verbose]
 
 Pages are the real English and Dutch tldr pages from ../shared/corpus (CC BY 4.0, © the
 tldr-pages team and contributors), unpacked into a temporary folder; Dutch pages get
@@ -10,6 +10,7 @@ Results: bench/README-search.md.
 """
 
 import argparse
+import gc
 import statistics
 import sys
 import tarfile
@@ -90,6 +91,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--verbose", action="store_true", help="timings per query")
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="gc.freeze() after building (as a warmed-up worker could)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = config.load(tmp, environ={})
@@ -114,6 +117,11 @@ def main() -> None:
         services.search.rebuild()
         reindex_s = time.perf_counter() - start
         index_mb = size(settings.index) / 1e6
+        if args.gc_freeze:
+            # The objects built so far are long-lived: keep the collector from walking them
+            # again and again (the pause hypothesis in README-search.md).
+            gc.collect()
+            gc.freeze()
 
         rows = []
         for kind, queries in QUERIES.items():

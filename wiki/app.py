@@ -17,6 +17,7 @@ from wiki.auth import Permissions
 from wiki.catalog import Catalog
 from wiki.db import Database
 from wiki.discussions import Discussions
+from wiki.feeds import FeedTokens
 from wiki.notify import Notify
 from wiki.pages import Pages
 from wiki.render import Renderer
@@ -43,6 +44,7 @@ class Services:
     pages: Pages
     discussions: Discussions
     notify: Notify
+    feeds: FeedTokens
     admin: Admin
     search: Search
     attachments: Attachments
@@ -61,19 +63,23 @@ def build_services(settings: config.Settings) -> Services:
     pages = Pages(repo, catalog, renderer, permissions, settings, audit=acl.record)
     users = Users(db)
     notify = Notify(db, users, permissions, settings)
-    discussions = Discussions(db, catalog, renderer, permissions, acl, settings.max_comment_chars)
+    discussions = Discussions(db, catalog, renderer, permissions, acl, settings.max_comment_chars,
+                              approval_prefixes=settings.thread_approval_prefixes)
     discussions.on_post.append(notify.comment_posted)
+    discussions.on_moderation.append(notify.moderation)  # reports, threads awaiting approval
     catalog.listeners += [discussions.follow_renames, notify.page_changes]
     search = Search(settings.index, settings.instance, repo, catalog, renderer, permissions,
                     default_language=settings.default_language)
     catalog.listeners.append(search.on_catalog_change)
     attachments = Attachments(repo, catalog, renderer, permissions, settings)
     pages.html_filters.append(attachments.link_files)  # `![](photo.png)` -> the page's file
+    search.index_also(discussions, attachments)  # threads and attached files are found too
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
                     users=users, acl=acl, permissions=permissions, pages=pages,
                     attachments=attachments,
                     admin=Admin(users, acl, permissions),
-                    discussions=discussions, notify=notify, search=search)
+                    discussions=discussions, notify=notify, search=search,
+                    feeds=FeedTokens(db, users, audit=acl.record))
 
 
 def create_app(settings: config.Settings | None = None, **overrides) -> Flask:

@@ -7,7 +7,7 @@ Views never decide permissions themselves.
 import time
 from dataclasses import dataclass
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from wiki import config, paths
@@ -245,6 +245,11 @@ def current_account() -> Account:
 
 
 def log_in(account: Account, remember: bool = False) -> None:
+    # A fresh CSRF secret with every login: a secret from before it (one an attacker planted
+    # with a cookie from a sibling host, or the last user's on a shared computer) must not
+    # sign forms of the new session. Flask-WTF keeps it in the session and this request's g.
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
     login_user(_SessionUser(account), remember=remember)
     g.pop("kennis_caller", None)
 

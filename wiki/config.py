@@ -60,6 +60,7 @@ class Settings:
     smtp_password: str = _setting("", "Password for the SMTP server.")
     smtp_starttls: bool = _setting(False, "Switch the SMTP connection to TLS with STARTTLS before logging in.")
     max_comment_chars: int = _setting(20000, "Longest discussion comment, in characters.")
+    thread_approval_prefixes: str = _setting("", "Comma-separated namespaces or pages (e.g. `HR, Board/Minutes`) where a new discussion waits for a moderator's approval before others see it; empty: none.")
 
     @property
     def content(self) -> Path:

@@ -137,6 +137,9 @@ class Thread(Base):
     author_name: Mapped[str] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # False while it waits for a moderator (`thread_approval_prefixes`): only its author and
+    # moderators see it; nobody is notified, nothing counts it, search skips it.
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
 
     __table_args__ = (Index("ix_threads_page", "page_key", "id"),)
 
@@ -171,6 +174,37 @@ class CommentRevision(Base):
     body: Mapped[str] = mapped_column(Text)
     written: Mapped[datetime] = mapped_column(UTCDateTime)  # when this text was posted
     replaced: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CommentReport(Base):
+    """A reader asks moderators to look at a comment; open until dismissed or acted on."""
+
+    __tablename__ = "comment_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reporter_name: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # open, then dismissed, hidden or removed by a moderator
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    handled_by: Mapped[str] = mapped_column(String(64), default="")
+    handled: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_comment_reports_status", "status", "id"),
+                      Index("ix_comment_reports_comment", "comment_id"))
+
+
+class FeedToken(Base):
+    """A user's secret for Atom feed links (SHA-256 of it): it reads feeds, nothing else."""
+
+    __tablename__ = "feed_tokens"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Watch(Base):

@@ -9,8 +9,14 @@ missing page. Who may do what:
   talking about a page is not changing it);
 - edit a comment: its author; delete it: its author or a moderator;
 - resolve or reopen a thread: its author or anyone who may write the page;
-- moderate (lock a thread, hide a comment with a reason, see earlier texts): anyone who may
-  write the page.
+- moderate (lock a thread, hide a comment with a reason, see earlier texts, handle reports,
+  approve held-back threads): anyone who may write the page;
+- report a comment to the moderators: anyone logged in who may read the page.
+
+In the namespaces named by `thread_approval_prefixes` a new thread waits for a moderator
+(unless a moderator started it): until approved only its author and the page's moderators
+see it, nothing counts it, search leaves it out and nobody is notified; approving it sends
+the notifications (mentions included) that starting it would have sent.
 
 Threads are keyed by the page key and keep the display name; `follow_renames` (a catalog
 listener) moves them when their page is renamed. When the page is deleted they stay readable
@@ -23,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from wiki import paths
 from wiki.acl import Acl
@@ -31,6 +37,7 @@ from wiki.auth import Permissions
 from wiki.catalog import Catalog, PageChange
 from wiki.db import (
     Comment,
+    CommentReport,
     CommentRevision,
     Database,
     Notification,
@@ -55,6 +62,12 @@ from wiki.users import Account
 MAX_TITLE_CHARS = 200
 MAX_REASON_CHARS = 500
 _MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9][A-Za-z0-9._-]{0,63})")
+_TAG = re.compile(r"(<[^>]*>)")
+_SKIP_TAG = re.compile(r"<(/?)(?:code|pre|a)\b", re.IGNORECASE)
+
+
+# A comment that counts and is shown to readers: neither removed nor hidden.
+_SHOWN = Comment.deleted.is_(False) & (Comment.hidden_reason == "")
 
 
 class ThreadNotFound(NotFound):
@@ -92,6 +105,7 @@ class CommentView:
     hidden_reason: str  # only for moderators
     may_edit: bool = False
     may_delete: bool = False
+    may_report: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,7 @@ class ThreadView:
     may_resolve: bool = False
     may_moderate: bool = False
     may_reply: bool = False
+    pending: bool = False  # waits for a moderator's approval
 
 
 @dataclass(frozen=True)
@@ -137,11 +152,47 @@ class ThreadDocument:
     updated: datetime
 
 
+@dataclass(frozen=True)
+class ReportView:
+    """An open report as moderators see it, with the comment it is about."""
+
+    id: int
+    thread_id: int
+    thread_title: str
+    page_name: str
+    comment: CommentView
+    reporter: str
+    reason: str
+    created: datetime
+
+
 @dataclass
 class PostResult:
     thread: ThreadView
     comment: CommentView
     mentioned: list[str] = field(default_factory=list)
+
+
+def mark_mentions(html: str) -> str:
+    """Wrap `@name` in sanitized comment HTML in `<span class="mention">` (not inside code,
+    preformatted text or links). Only text between tags changes, and a name is letters,
+    digits and `._-`, so the markup stays as safe as the sanitizer left it."""
+    parts = _TAG.split(html)
+    inside = 0
+    for i, part in enumerate(parts):
+        if i % 2:  # a tag
+            match = _SKIP_TAG.match(part)
+            if match:
+                inside += -1 if match.group(1) else 1
+                inside = max(inside, 0)
+        elif not inside and "@" in part:
+            parts[i] = _MENTION.sub(_mention_span, part)
+    return "".join(parts)
+
+
+def _mention_span(match: re.Match) -> str:
+    name = match.group(1).rstrip(".")  # "Thanks @bob." mentions bob
+    return f'<span class="mention">@{name}</span>{match.group(1)[len(name):]}'
 
 
 def mentions(text: str) -> list[str]:
@@ -154,13 +205,17 @@ def mentions(text: str) -> list[str]:
 
 class Discussions:
     def __init__(self, db: Database, catalog: Catalog, renderer: Renderer,
-                 permissions: Permissions, acl: Acl, max_comment_chars: int = 20_000):
+                 permissions: Permissions, acl: Acl, max_comment_chars: int = 20_000,
+                 approval_prefixes: str = ""):
         self.db = db
         self.catalog = catalog
         self.renderer = renderer
         self.permissions = permissions
         self.acl = acl
         self.max_comment_chars = max_comment_chars
+        self.approval_keys = tuple(paths.key(p.strip().strip("/"))
+                                   for p in (approval_prefixes or "").split(",")
+                                   if p.strip().strip("/"))
         self._counts: dict[str, int] = {}
         self._counts_version: int | None = None
         # Called with (thread_id, page_name or None) after a thread or its comments change:
@@ -168,6 +223,9 @@ class Discussions:
         self.listeners: list[Callable[[int, str | None], None]] = []
         # Called with (account, thread view, comment view, mentioned names) after a post.
         self.on_post: list[Callable[[Account, ThreadView, CommentView, list[str]], None]] = []
+        # Called with (kind "report" or "pending", actor name, thread view, comment id) when
+        # moderators have something to look at.
+        self.on_moderation: list[Callable[[str, str, ThreadView, int | None], None]] = []
 
     # --- checks ------------------------------------------------------------------------------
 
@@ -199,6 +257,16 @@ class Discussions:
     def may_moderate(self, account: Account, page_name: str) -> bool:
         return self.permissions.can_write(account, page_name)
 
+    def needs_approval(self, page_name: str) -> bool:
+        """Whether a new thread on this page waits for a moderator (`HR` covers `HR/…`)."""
+        key = paths.key(page_name)
+        return any(key == p or key.startswith(p + "/") for p in self.approval_keys)
+
+    def _sees(self, account: Account, row: Thread) -> bool:
+        """A held-back thread is seen by its author and the page's moderators only."""
+        return row.approved or (account.id is not None and account.id == row.author_id) \
+            or self.may_moderate(account, row.page_name)
+
     def _thread_row(self, s, account: Account, thread_id) -> Thread:
         """The thread, or ThreadNotFound when absent or on a page the account may not read."""
         if not _valid_id(thread_id):
@@ -207,6 +275,8 @@ class Discussions:
         if row is None or not self.permissions.can_read(account, row.page_name):
             if row is not None:
                 self.permissions.require_read(account, row.page_name)  # 401 for visitors
+            raise ThreadNotFound()
+        if not self._sees(account, row):
             raise ThreadNotFound()
         return row
 
@@ -239,11 +309,12 @@ class Discussions:
         self.catalog.ensure_current()
         info = self.catalog.page(name)
         with self.db.session() as s:
-            rows = list(s.scalars(select(Thread).where(Thread.page_key == paths.key(name))
-                                  .order_by(Thread.updated.desc(), Thread.id.desc())))
+            rows = [r for r in s.scalars(select(Thread).where(Thread.page_key == paths.key(name))
+                                         .order_by(Thread.updated.desc(), Thread.id.desc()))
+                    if self._sees(account, r)]
             counts = dict(s.execute(
                 select(Comment.thread_id, func.count(Comment.id))
-                .where(Comment.thread_id.in_([r.id for r in rows]))
+                .where(Comment.thread_id.in_([r.id for r in rows]), _SHOWN)
                 .group_by(Comment.thread_id)).all()) if rows else {}
         if info is None and not rows:
             raise PageNotFound()
@@ -264,7 +335,8 @@ class Discussions:
         if key not in counts:
             with self.db.engine.connect() as c:
                 counts[key] = c.scalar(select(func.count(Thread.id))
-                                       .where(Thread.page_key == key)) or 0
+                                       .where(Thread.page_key == key,
+                                              Thread.approved.is_(True))) or 0
         return counts[key]
 
     def thread(self, account: Account, thread_id: int) -> ThreadView:
@@ -276,7 +348,8 @@ class Discussions:
         moderator = self.may_moderate(account, row.page_name)
         authors = {c.id: c.author_name for c in comments}
         views = tuple(self._comment_view(account, c, authors, moderator) for c in comments)
-        return self._thread_view(account, row, len(comments), exists, views)
+        shown = sum(1 for c in comments if not c.deleted and not c.hidden_reason)
+        return self._thread_view(account, row, shown, exists, views)
 
     def _thread_view(self, account: Account, row: Thread, count: int, exists: bool,
                      comments: tuple[CommentView, ...] = ()) -> ThreadView:
@@ -287,7 +360,8 @@ class Discussions:
             locked=row.locked, author=row.author_name, created=row.created, updated=row.updated,
             comment_count=count, page_exists=exists, comments=comments,
             may_resolve=moderator or mine, may_moderate=moderator,
-            may_reply=exists and not row.locked and not account.is_anonymous)
+            may_reply=exists and not row.locked and not account.is_anonymous,
+            pending=not row.approved)
 
     def _comment_view(self, account: Account, c: Comment, authors: dict[int, str],
                       moderator: bool) -> CommentView:
@@ -297,11 +371,13 @@ class Discussions:
         body = c.body if visible else ""
         return CommentView(
             id=c.id, thread_id=c.thread_id, author=c.author_name, body=body,
-            html=self.render(body) if body else "", created=c.created, edited=c.edited,
+            html=mark_mentions(self.render(body)) if body else "", created=c.created,
+            edited=c.edited,
             reply_to=c.reply_to, reply_to_author=authors.get(c.reply_to, "") if c.reply_to else "",
             deleted=c.deleted, hidden=hidden, hidden_reason=c.hidden_reason if moderator else "",
             may_edit=mine and not c.deleted and not hidden,
-            may_delete=(mine or moderator) and not c.deleted)
+            may_delete=(mine or moderator) and not c.deleted,
+            may_report=not account.is_anonymous and not mine and visible)
 
     def render(self, body: str) -> str:
         """Comment Markdown to sanitized HTML: the same pipeline as pages (no cache key)."""
@@ -344,10 +420,11 @@ class Discussions:
         if info is None:
             raise PageNotFound()
         now = utcnow()
+        approved = not self.needs_approval(info.name) or self.may_moderate(account, info.name)
         with self.db.session() as s:
             thread = Thread(page_key=info.key, page_name=info.name, title=title,
                             author_id=account.id, author_name=account.name, created=now,
-                            updated=now)
+                            updated=now, approved=approved)
             s.add(thread)
             s.flush()
             comment = Comment(thread_id=thread.id, author_id=account.id,
@@ -356,7 +433,7 @@ class Discussions:
             s.flush()
             thread_view = self._thread_view(account, thread, 1, True)
             comment_view = self._comment_view(account, comment, {}, False)
-        return self._posted(account, thread_view, comment_view)
+        return self._posted(account, thread_view, comment_view, opening=True)
 
     def reply(self, account: Account, thread_id: int, body: str,
               reply_to: int | None = None) -> PostResult:
@@ -387,7 +464,7 @@ class Discussions:
             s.execute(update(Thread).where(Thread.id == thread.id).values(updated=now))
             s.flush()
             count = s.scalar(select(func.count(Comment.id))
-                             .where(Comment.thread_id == thread.id)) or 0
+                             .where(Comment.thread_id == thread.id, _SHOWN)) or 0
             authors = {parent.id: parent.author_name} if parent else {}
             if parent and parent.id != reply_to:
                 grand = s.get(Comment, reply_to) if _valid_id(reply_to) else None
@@ -396,10 +473,15 @@ class Discussions:
             comment_view = self._comment_view(account, comment, authors, False)
         return self._posted(account, thread_view, comment_view)
 
-    def _posted(self, account: Account, thread: ThreadView, comment: CommentView) -> PostResult:
+    def _posted(self, account: Account, thread: ThreadView, comment: CommentView,
+                opening: bool = False) -> PostResult:
         names = mentions(comment.body)
-        for hook in self.on_post:
-            hook(account, thread, comment, names)
+        if not thread.pending:
+            for hook in self.on_post:
+                hook(account, thread, comment, names)
+        elif opening:  # nobody else hears of it before a moderator approves the thread
+            for moderation_hook in self.on_moderation:
+                moderation_hook("pending", account.name, thread, comment.id)
         self._changed(thread.id, thread.page_name)
         return PostResult(thread, comment, names)
 
@@ -437,6 +519,7 @@ class Discussions:
                 s.add(CommentRevision(comment_id=comment.id, body=comment.body,
                                       written=comment.edited or comment.created))
                 comment.deleted = True
+                _close_reports(s, comment.id, "removed", account.name)
             thread_id, page_name = thread.id, thread.page_name
         if not mine:
             self.acl.record(account.name, "comment.delete", page_name, f"comment {comment_id}")
@@ -476,6 +559,7 @@ class Discussions:
             comment.hidden_reason = reason
             comment.hidden_by = account.name
             thread_id, page_name = thread.id, thread.page_name
+            _close_reports(s, comment.id, "hidden", account.name)
         self.acl.record(account.name, "comment.hide", page_name,
                         f"comment {comment_id}: {reason}")
         self._changed(thread_id, page_name)
@@ -489,6 +573,120 @@ class Discussions:
             thread_id, page_name = thread.id, thread.page_name
         self.acl.record(account.name, "comment.unhide", page_name, f"comment {comment_id}")
         self._changed(thread_id, page_name)
+
+    # --- reports and approval ----------------------------------------------------------------
+
+    def report(self, account: Account, comment_id: int, reason: str) -> None:
+        """Ask the page's moderators to look at a comment (once per reader and comment: a
+        second report while the first is open only changes its reason)."""
+        reason = " ".join(reason.split()) if isinstance(reason, str) else ""
+        if not reason:
+            raise InvalidInput("Say what is wrong with the comment.")
+        reason = reason[:MAX_REASON_CHARS]
+        with self.db.session() as s:
+            comment, thread = self._comment_row(s, account, comment_id)
+            self._require_participant(account, thread.page_name)
+            if comment.deleted or comment.hidden_reason:
+                raise DiscussionClosed("This comment was already removed.")
+            if comment.author_id is not None and comment.author_id == account.id:
+                raise InvalidInput("You can remove or change your own comment instead.")
+            earlier = s.scalar(select(CommentReport).where(
+                CommentReport.comment_id == comment.id, CommentReport.status == "open",
+                CommentReport.reporter_id == account.id))
+            if earlier is not None:
+                earlier.reason = reason
+            else:
+                s.add(CommentReport(comment_id=comment.id, thread_id=thread.id,
+                                    reporter_id=account.id, reporter_name=account.name,
+                                    reason=reason))
+            view = self._thread_view(account, thread, 0, True)
+        self.acl.record(account.name, "comment.report", view.page_name,
+                        f"comment {comment_id}: {reason}")
+        if earlier is None:
+            for hook in self.on_moderation:
+                hook("report", account.name, view, comment_id)
+
+    def reports(self, account: Account, limit: int = 200) -> list[ReportView]:
+        """Open reports on pages this account moderates, oldest first."""
+        with self.db.session() as s:
+            rows = s.execute(select(CommentReport, Comment, Thread)
+                             .join(Comment, Comment.id == CommentReport.comment_id)
+                             .join(Thread, Thread.id == CommentReport.thread_id)
+                             .where(CommentReport.status == "open")
+                             .order_by(CommentReport.id)).all()
+        found = []
+        for report, comment, thread in rows:
+            if not self.may_moderate(account, thread.page_name):
+                continue
+            found.append(ReportView(
+                id=report.id, thread_id=thread.id, thread_title=thread.title,
+                page_name=thread.page_name, reporter=report.reporter_name,
+                reason=report.reason, created=report.created,
+                comment=self._comment_view(account, comment, {}, True)))
+            if len(found) >= limit:
+                break
+        return found
+
+    def dismiss_report(self, account: Account, report_id: int) -> None:
+        """The comment is fine: close the report (logged in the audit log)."""
+        with self.db.session() as s:
+            report = s.get(CommentReport, report_id) if _valid_id(report_id) else None
+            if report is None:
+                raise NotFound("There is no such report.")
+            _comment, thread = self._comment_row(s, account, report.comment_id)
+            self._require_moderator(account, thread.page_name)
+            report.status, report.handled_by, report.handled = "dismissed", account.name, utcnow()
+            page_name, comment_id = thread.page_name, report.comment_id
+        self.acl.record(account.name, "report.dismiss", page_name,
+                        f"report {report_id} on comment {comment_id}")
+
+    def pending(self, account: Account) -> list[ThreadView]:
+        """Threads waiting for approval on pages this account moderates, oldest first."""
+        with self.db.session() as s:
+            rows = list(s.scalars(select(Thread).where(Thread.approved.is_(False))
+                                  .order_by(Thread.id)))
+        return [self.thread(account, r.id) for r in rows
+                if self.may_moderate(account, r.page_name)]
+
+    def approve(self, account: Account, thread_id: int) -> ThreadView:
+        """Let everyone who may read the page see a held-back thread; mentions in its opening
+        post and the page's watchers are notified now."""
+        with self.db.session() as s:
+            thread = self._thread_row(s, account, thread_id)
+            self._require_moderator(account, thread.page_name)
+            if thread.approved:
+                return self.thread(account, thread_id)
+            thread.approved = True
+            author = Account(id=thread.author_id, name=thread.author_name)  # for the hooks
+            page_name = thread.page_name
+        self.acl.record(account.name, "thread.approve", page_name, f"thread {thread_id}")
+        view = self.thread(account, thread_id)
+        opening = next((c for c in view.comments if c.reply_to is None), None)
+        if opening is not None and not opening.deleted and not opening.hidden:
+            for hook in self.on_post:
+                hook(author, view, opening, mentions(opening.body))
+        self._changed(thread_id, page_name)
+        return view
+
+    def reject(self, account: Account, thread_id: int) -> str:
+        """Delete a held-back thread that should not be published (logged with its title);
+        returns its page name."""
+        with self.db.session() as s:
+            thread = self._thread_row(s, account, thread_id)
+            self._require_moderator(account, thread.page_name)
+            if thread.approved:
+                raise InvalidInput("Only a discussion that waits for approval can be rejected.")
+            page_name, title, author = thread.page_name, thread.title, thread.author_name
+            s.execute(delete(CommentReport).where(CommentReport.thread_id == thread.id))
+            s.execute(update(Comment).where(Comment.thread_id == thread.id)
+                      .values(reply_to=None))
+            s.execute(delete(Comment).where(Comment.thread_id == thread.id))
+            s.execute(delete(Notification).where(Notification.thread_id == thread.id))
+            s.delete(thread)
+        self.acl.record(account.name, "thread.reject", page_name,
+                        f"thread {thread_id} by {author}: {title}")
+        self._changed(thread_id, None)
+        return page_name
 
     # --- following the page ------------------------------------------------------------------
 
@@ -542,7 +740,7 @@ class Discussions:
         query = (select(Comment.id, Comment.thread_id, Comment.author_name, Comment.created,
                         Comment.body, Thread.page_name, Thread.title)
                  .join(Thread, Thread.id == Comment.thread_id)
-                 .where(Comment.deleted.is_(False), Comment.hidden_reason == ""))
+                 .where(_SHOWN, Thread.approved.is_(True)))
         if prefix:
             query = query.where(Thread.page_key.startswith(
                 paths.key(prefix.strip("/")) + "/", autoescape=True))
@@ -598,18 +796,18 @@ class Discussions:
         The index must filter by `page_name` with the same read rules as pages."""
         with self.db.session() as s:
             thread = s.get(Thread, thread_id) if _valid_id(thread_id) else None
-            if thread is None:
+            if thread is None or not thread.approved:  # held back: not searchable yet
                 return None
             bodies = s.scalars(select(Comment.body).where(
-                Comment.thread_id == thread_id, Comment.deleted.is_(False),
-                Comment.hidden_reason == "").order_by(Comment.id))
+                Comment.thread_id == thread_id, _SHOWN).order_by(Comment.id))
             return ThreadDocument(id=thread.id, page_name=thread.page_name, title=thread.title,
                                   text="\n\n".join(bodies), updated=thread.updated)
 
     def all_threads_for_index(self) -> Iterator[ThreadDocument]:
-        """Every thread as a search document, for a full reindex."""
+        """Every approved thread as a search document, for a full reindex."""
         with self.db.session() as s:
-            ids = list(s.scalars(select(Thread.id).order_by(Thread.id)))
+            ids = list(s.scalars(select(Thread.id).where(Thread.approved.is_(True))
+                                 .order_by(Thread.id)))
         for thread_id in ids:
             document = self.thread_document(thread_id)
             if document is not None:
@@ -634,6 +832,13 @@ class Discussions:
             if len(found) >= limit:
                 break
         return found
+
+
+def _close_reports(s, comment_id: int, status: str, moderator: str) -> None:
+    """A hidden or removed comment needs no more looking at: its open reports are done."""
+    s.execute(update(CommentReport).where(CommentReport.comment_id == comment_id,
+                                          CommentReport.status == "open")
+              .values(status=status, handled_by=moderator, handled=utcnow()))
 
 
 def _valid_id(value) -> bool:

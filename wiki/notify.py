@@ -3,7 +3,9 @@
 Who hears what:
 - a user mentioned as `@name` in a comment hears of it, if they may read the page;
 - users watching the page (or a namespace above it) hear of new comments and of edits there;
-- creating or editing a page watches it (a catalog listener, so pushes count too).
+- creating or editing a page watches it (a catalog listener, so pushes count too);
+- the page's moderators (who may write it) hear of reported comments and of new threads that
+  wait for their approval.
 
 Notifications are stored per user. Whether a user may still read the page is checked when the
 inbox is shown and when email goes out, so losing read access to a page also hides what was
@@ -33,13 +35,13 @@ log = logging.getLogger(__name__)
 EMAIL_MODES = ("immediately", "daily", "never")
 SMTP_TIMEOUT = 20
 INBOX_LIMIT = 200
-KINDS = ("mention", "comment", "edit")
+KINDS = ("mention", "comment", "edit", "report", "pending")
 
 
 @dataclass(frozen=True)
 class Item:
     id: int
-    kind: str  # mention, comment, edit
+    kind: str  # one of KINDS
     page_name: str
     thread_id: int | None
     comment_id: int | None
@@ -178,6 +180,17 @@ class Notify:
         self._notify(watchers, "comment", thread.page_name, thread.id, comment.id,
                      account.name, summary)
 
+    def moderation(self, kind: str, actor: str, thread, comment_id: int | None) -> None:
+        """Discussions hook: a comment was reported ("report") or a new thread waits for
+        approval ("pending"); every moderator of the page but the actor hears of it."""
+        with self.db.session() as s:
+            staff = list(s.scalars(select(User).where(User.role.in_(("editor", "admin")),
+                                                      User.name_key != actor.lower())))
+        moderators = {u.id for u in staff
+                      if self.permissions.can_write(_account(u), thread.page_name)}
+        self._notify(moderators, kind, thread.page_name, thread.id, comment_id, actor,
+                     thread.title)
+
     def _notify(self, user_ids: set[int], kind: str, page_name: str, thread_id: int | None = None,
                 comment_id: int | None = None, actor: str = "", summary: str = "") -> None:
         if not user_ids:
@@ -225,8 +238,8 @@ class Notify:
         if account.is_anonymous:
             raise Unauthorized()
         query = update(Notification).where(Notification.user_id == account.id)
-        if ids is not None:
-            query = query.where(Notification.id.in_(ids))
+        if ids is not None:  # a number SQL cannot hold is no notification (not a 500)
+            query = query.where(Notification.id.in_([i for i in ids if 0 < i < 2**63]))
         with self.db.session() as s:
             s.execute(query.values(read=True))
 
@@ -289,7 +302,11 @@ class Notify:
         else:
             message["Subject"] = f"[{site}] {_line(items[0])}"
         message["From"] = self.settings.smtp_from
-        message["To"] = account.email
+        try:
+            message["To"] = account.email
+        except ValueError:  # a line break in an address stored before addresses were checked
+            log.warning("not sending notification email to %s: bad address", account.name)
+            return False
         base = self.settings.base_url.rstrip("/")
         lines = [f"Hello {account.label},", ""]
         for item in items:
@@ -318,12 +335,19 @@ def _line(item: Item) -> str:
         return f"{item.actor} mentioned you in \"{item.summary}\" on {item.page_name}"
     if item.kind == "comment":
         return f"{item.actor} commented on \"{item.summary}\" on {item.page_name}"
+    if item.kind == "report":
+        return f"{item.actor} reported a comment in \"{item.summary}\" on {item.page_name}"
+    if item.kind == "pending":
+        return (f"{item.actor} started \"{item.summary}\" on {item.page_name}; "
+                "it waits for approval")
     return f"{item.actor} changed {item.page_name}"
 
 
 def _link(item: Item) -> str:
     from urllib.parse import quote
 
+    if item.kind in ("report", "pending"):
+        return "/moderation"
     if item.thread_id:
         return f"/thread/{item.thread_id}" + (f"#c{item.comment_id}" if item.comment_id else "")
     return "/wiki/" + quote(item.page_name)

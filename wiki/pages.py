@@ -24,11 +24,17 @@ from wiki.errors import (
     RepositoryBusy,
     RevisionNotFound,
 )
-from wiki.render import Heading, Rendered, Renderer
+from wiki.render import MAX_WIKILINK_CHARS, Heading, Rendered, Renderer
 from wiki.repo import Author, BlameLine, Delete, HeadMoved, NothingToCommit, Repository, Write
 from wiki.users import Account
 
 CAS_RETRIES = 5
+MAX_OFFSET = 10**9  # as the API allows; SQL integers end at 2**63 (an OverflowError, a 500)
+# A wikilink as the renderer reads it: `[[` up to the first `]]` within MAX_WIKILINK_CHARS,
+# no newline or `[` inside. The text stops at every `[`, so the scan stays linear; the earlier
+# `\[\[\s*(...+?)\s*` pattern backtracked cubically (2,000 spaces after a `[[` took 70 s,
+# holding the write lock during a rename).
+_WIKILINK = re.compile(rf"\[\[([^\[\n]{{0,{MAX_WIKILINK_CHARS - 2}}}?)\]\]")
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,7 @@ class Pages:
         name = paths.normalize(name)
         self.permissions.require_read(account, name)
         self.catalog.ensure_current()
+        offset = min(max(offset, 0), MAX_OFFSET)
         rows = self.catalog.history(name, limit=limit, offset=offset)
         if not rows and offset == 0:
             raise PageNotFound()
@@ -459,7 +466,6 @@ class Pages:
         return moved
 
     def _rewritten_links(self, account: Account, old: str, new: str) -> list[Write]:
-        pattern = re.compile(r"\[\[\s*([^\]|]+?)\s*(\|[^\]]*)?\]\]")
         old_key = paths.key(old)
         writes = []
         for page in self.catalog.backlinks(old):
@@ -468,15 +474,16 @@ class Pages:
             text = self.repo.read_blob(page.blob).decode("utf-8", errors="replace")
 
             def swap(match: re.Match) -> str:
+                target, bar, label = match.group(1).partition("|")
                 try:
-                    target = paths.normalize(match.group(1))
+                    target = paths.normalize(target)
                 except Exception:
                     return match.group(0)
                 if paths.key(target) != old_key:
                     return match.group(0)
-                return f"[[{new}{match.group(2) or ''}]]"
+                return f"[[{new}{bar}{label}]]"
 
-            new_text = pattern.sub(swap, text)
+            new_text = _WIKILINK.sub(swap, text)
             if new_text != text:
                 writes.append(Write(paths.to_file(page.name), new_text.encode("utf-8")))
         return writes

@@ -36,7 +36,8 @@ def setup_link(view):
 
 
 def git_auth(view):
-    """Limit refused HTTP Basic credentials on the git routes per client address."""
+    """Limit refused HTTP Basic credentials on the git routes per client address and per
+    account name (the login form's limits: a password guessed through git counts too)."""
     setattr(view, _MARK, "git")
     return view
 
@@ -44,6 +45,13 @@ def git_auth(view):
 def _account_key() -> str:
     name = request.form.get("name", "") if request.method == "POST" else ""
     return "account:" + str(name).strip().lower()[:64]
+
+
+def _git_account_key() -> str:
+    from wiki.gitserve import basic_credentials
+
+    found = basic_credentials(request.headers.get("Authorization"))
+    return "account:" + (found[0] if found else "").strip().lower()[:64]
 
 
 def _address_key() -> str:
@@ -114,9 +122,15 @@ def init_app(app, settings) -> Limiter:
         elif kind == "setup" and per_address:
             limits.append(limiter.limit(per_address, key_func=_address_key,
                                         deduct_when=_setup_failed, error_message=message))
-        elif kind == "git" and per_address:
-            limits.append(limiter.limit(per_address, key_func=_address_key,
-                                        deduct_when=_git_refused, error_message=message))
+        elif kind == "git":
+            # Per account too: from many addresses (an IPv6 network has plenty) the address
+            # limit alone would let one password be guessed without end.
+            if per_address:
+                limits.append(limiter.limit(per_address, key_func=_address_key,
+                                            deduct_when=_git_refused, error_message=message))
+            if per_account:
+                limits.append(limiter.limit(per_account, key_func=_git_account_key,
+                                            deduct_when=_git_refused, error_message=message))
         for limit in limits:
             view = limit(view)
         app.view_functions[endpoint] = view

@@ -21,6 +21,20 @@ ROLES = ("reader", "editor", "admin")
 ACCOUNT_CACHE_SECONDS = 2.0
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MIN_PASSWORD = 8
+# One plain address: it becomes a git author email and the `To:` header of notification
+# email, so no spaces, line breaks or control characters (a ValueError in the email module
+# that failed every post notifying the user), and no commas or angle brackets (more
+# recipients).
+_EMAIL = re.compile(r"[^\s\x00-\x1f\x7f@,;:<>()\[\]\"\\]+@[^\s\x00-\x1f\x7f@,;:<>()\[\]\"\\]+")
+MAX_EMAIL = 254
+
+
+def clean_email(value) -> str:
+    """An email address as given (stripped), "" for none; InvalidInput when it is not one."""
+    email = value.strip() if isinstance(value, str) else ""
+    if email and (len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email)):
+        raise InvalidInput("An email address looks like name@example.org.")
+    return email
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,7 @@ class Users:
             raise InvalidInput("A user name has 1-64 letters, digits, dots, dashes or underscores.")
         if role not in ROLES:
             raise InvalidInput(f"The role must be one of: {', '.join(ROLES)}.")
+        email = clean_email(email)
         with self.db.session() as s:
             if s.scalar(select(User).where(User.name_key == name.lower())):
                 raise PageExists(f"The user {name} already exists.")
@@ -206,7 +221,7 @@ class Users:
                     raise InvalidInput("Unknown language.")
                 user.language = language
             if email is not None:
-                user.email = email.strip()[:254]
+                user.email = clean_email(email)
             if display_name is not None:
                 user.display_name = display_name.strip()[:128]
             self._forget(user.id)
@@ -244,11 +259,16 @@ class Users:
         """The account a trusted sign-on proxy names, created on first sight with `role`;
         email and display name follow the proxy when it sends them. Returns (account, created).
         """
+        if email is not None:
+            try:
+                email = clean_email(email)
+            except InvalidInput:  # the proxy's odd value must not keep the user out
+                email = None
         account = self.by_name(name)
         created = False
         if account is None:
             try:
-                account = self.create(name, role=role, email=(email or "").strip()[:254],
+                account = self.create(name, role=role, email=email or "",
                                       display_name=(display_name or "").strip()[:128],
                                       actor="proxy")
                 created = True
@@ -257,7 +277,7 @@ class Users:
                 if account is None:
                     raise
         changes = {}
-        if email is not None and email.strip()[:254] != account.email:
+        if email is not None and email != account.email:
             changes["email"] = email
         if display_name is not None and display_name.strip()[:128] != account.display_name:
             changes["display_name"] = display_name
@@ -297,7 +317,7 @@ class Users:
         """Delete a token of the account's own, or anyone's for an admin. A token of someone
         else looks like a missing one, so ids reveal nothing."""
         with self.db.session() as s:
-            row = s.get(Token, token_id)
+            row = s.get(Token, token_id) if 0 < token_id < 2**63 else None
             if row is None or account.id is None or (
                     row.user_id != account.id and not account.is_admin):
                 raise NotFound("There is no such token.")

@@ -7,7 +7,7 @@ import pytest
 from wiki import config
 from wiki.app import build_services
 from wiki.discussions import CommentTooLarge, DiscussionClosed, mentions
-from wiki.errors import InvalidInput, PageNotFound, PermissionDenied, Unauthorized
+from wiki.errors import InvalidInput, NotFound, PageNotFound, PermissionDenied, Unauthorized
 from wiki.users import ANONYMOUS
 
 PASSWORD = "correct-horse-battery"
@@ -250,3 +250,169 @@ def test_concurrent_posts_from_several_processes_are_all_kept_once(wiki, setting
     bodies = [c.body for c in wiki.discussions.thread(who(wiki, "admin"),
                                                       opened.thread.id).comments[1:]]
     assert sorted(bodies) == sorted(f"{u} {i}" for u in users for i in range(count))
+
+
+# --- counting, mentions, reports, approval, feed tokens, the schema --------------------------
+
+def test_removed_and_hidden_comments_do_not_count(wiki):
+    page(wiki, "Plan")
+    opened = start(wiki)
+    gone = wiki.discussions.reply(who(wiki, "bob"), opened.thread.id, "Oops")
+    rude = wiki.discussions.reply(who(wiki, "reader"), opened.thread.id, "Rude")
+    kept = wiki.discussions.reply(who(wiki, "bob"), opened.thread.id, "Fine")
+    assert kept.thread.comment_count == 4
+    wiki.discussions.delete(who(wiki, "bob"), gone.comment.id)
+    wiki.discussions.hide(who(wiki, "editor"), rude.comment.id, "Not kind")
+    _name, [listed] = wiki.discussions.threads(who(wiki, "reader"), "Plan")
+    assert listed.comment_count == 2
+    assert wiki.discussions.thread(who(wiki, "reader"), opened.thread.id).comment_count == 2
+
+
+def test_mentions_are_marked_but_not_inside_code_or_links(wiki):
+    page(wiki, "Plan")
+    opened = start(wiki, body="Ask @bob. Not `@code` or a@b.org or [@link](/x)")
+    html = opened.comment.html
+    assert '<span class="mention">@bob</span>.' in html
+    assert "<code>@code</code>" in html and "a@b.org" in html
+    assert '<span class="mention">@link' not in html and '<span class="mention">@code' not in html
+
+
+def test_a_report_reaches_the_moderators_once_and_closes_when_the_comment_is_hidden(wiki):
+    wiki.acl.set_rule("Board", "users", "user:editor", actor="test")  # bob reads, cannot write
+    page(wiki, "Board/Minutes", user="admin")
+    opened = start(wiki, name="Board/Minutes", user="bob", body="Something rude")
+    reader = who(wiki, "reader")
+    with pytest.raises(InvalidInput):
+        wiki.discussions.report(reader, opened.comment.id, "  ")
+    with pytest.raises(InvalidInput):
+        wiki.discussions.report(who(wiki, "bob"), opened.comment.id, "my own")
+    with pytest.raises(Unauthorized):
+        wiki.discussions.report(ANONYMOUS, opened.comment.id, "spam")
+    wiki.discussions.report(reader, opened.comment.id, "Insulting")
+    wiki.discussions.report(reader, opened.comment.id, "Insulting, really")  # the same report
+    for moderator in ("editor", "admin"):
+        assert [(i.kind, i.actor) for i in wiki.notify.inbox(who(wiki, moderator))
+                if i.kind == "report"] == [("report", "reader")]
+    assert wiki.notify.inbox(who(wiki, "hrperson")) == []  # may not write Board
+    [report] = wiki.discussions.reports(who(wiki, "editor"))
+    assert report.reason == "Insulting, really" and report.comment.body == "Something rude"
+    assert wiki.discussions.reports(who(wiki, "bob")) == []
+    with pytest.raises(PermissionDenied):
+        wiki.discussions.dismiss_report(who(wiki, "bob"), report.id)
+    wiki.discussions.hide(who(wiki, "editor"), opened.comment.id, "Insulting")
+    assert wiki.discussions.reports(who(wiki, "admin")) == []
+    with pytest.raises(DiscussionClosed):
+        wiki.discussions.report(who(wiki, "hrperson"), opened.comment.id, "again")
+    actions = [e.action for e in wiki.acl.events()]
+    assert "comment.report" in actions and "comment.hide" in actions
+
+
+def test_a_dismissed_report_leaves_the_queue_and_is_logged(wiki):
+    page(wiki, "Plan")
+    opened = start(wiki, user="bob")
+    wiki.discussions.report(who(wiki, "reader"), opened.comment.id, "Off topic")
+    [report] = wiki.discussions.reports(who(wiki, "editor"))
+    wiki.discussions.dismiss_report(who(wiki, "editor"), report.id)
+    assert wiki.discussions.reports(who(wiki, "editor")) == []
+    assert wiki.acl.events()[0].action == "report.dismiss"
+    with pytest.raises(PageNotFound):  # a report is about a page one may read
+        wiki.acl.set_rule("Plan", "user:editor", None, actor="test")
+        wiki.discussions.report(who(wiki, "reader"), opened.comment.id, "again")
+
+
+@pytest.fixture
+def approving(tmp_path):
+    from wiki import home
+
+    services = build_services(config.load(tmp_path, environ={},
+                                          thread_approval_prefixes="Board, Other/Page"))
+    home.initialize(services)
+    for name, role in (("admin", "admin"), ("editor", "editor"), ("bob", "editor"),
+                       ("reader", "reader")):
+        services.users.create(name, PASSWORD, role=role, email=f"{name}@example.org")
+    services.acl.set_rule("Board", "users", "user:editor", actor="test")
+    yield services
+    services.db.dispose()
+
+
+def test_new_threads_in_approval_namespaces_wait_for_a_moderator(approving):
+    wiki = approving
+    page(wiki, "Board/Minutes", user="admin")
+    heard = []
+    wiki.discussions.listeners.append(lambda thread_id, name: heard.append(thread_id))
+    opened = start(wiki, name="Board/Minutes", user="reader", body="Hi @bob, see this")
+    assert opened.thread.pending
+    bob = who(wiki, "bob")
+    assert wiki.discussions.threads(bob, "Board/Minutes")[1] == []
+    with pytest.raises(NotFound):
+        wiki.discussions.thread(bob, opened.thread.id)
+    assert wiki.discussions.count("Board/Minutes") == 0
+    assert wiki.notify.inbox(bob) == []  # not even the mention
+    assert [i.kind for i in wiki.notify.inbox(who(wiki, "editor"))] == ["pending"]
+    assert wiki.discussions.thread_document(opened.thread.id) is None
+    assert list(wiki.discussions.all_threads_for_index()) == []
+    assert not [a for a in wiki.discussions.activity(who(wiki, "admin")) if a.kind == "comment"]
+    # its author and the moderators see it
+    assert wiki.discussions.thread(who(wiki, "reader"), opened.thread.id).pending
+    assert [t.title for t in wiki.discussions.pending(who(wiki, "editor"))] == ["A question"]
+    assert wiki.discussions.pending(bob) == []
+    with pytest.raises(PermissionDenied):
+        wiki.discussions.approve(who(wiki, "reader"), opened.thread.id)
+
+    wiki.discussions.approve(who(wiki, "editor"), opened.thread.id)
+    assert not wiki.discussions.thread(bob, opened.thread.id).pending
+    assert wiki.discussions.count("Board/Minutes") == 1
+    assert [(i.kind, i.actor) for i in wiki.notify.inbox(bob)] == [("mention", "reader")]
+    assert wiki.discussions.thread_document(opened.thread.id).title == "A question"
+    assert heard[-1] == opened.thread.id
+    assert wiki.acl.events()[0].action == "thread.approve"
+
+
+def test_moderators_skip_approval_and_a_rejected_thread_is_gone(approving):
+    wiki = approving
+    page(wiki, "Board/Minutes", user="admin")
+    page(wiki, "Other/Page", user="admin")
+    page(wiki, "Other/Free", user="admin")
+    assert not start(wiki, name="Board/Minutes", user="editor").thread.pending
+    assert start(wiki, name="Other/Page", user="bob").thread.pending is False  # bob writes it
+    assert not start(wiki, name="Other/Free", user="reader").thread.pending
+    held = start(wiki, name="Other/Page", user="reader", title="Spam")
+    assert held.thread.pending
+    wiki.discussions.reply(who(wiki, "reader"), held.thread.id, "@bob more")
+    assert [i.kind for i in wiki.notify.inbox(who(wiki, "bob"))] == ["pending"]
+    assert wiki.discussions.reject(who(wiki, "admin"), held.thread.id) == "Other/Page"
+    with pytest.raises(NotFound):
+        wiki.discussions.thread(who(wiki, "admin"), held.thread.id)
+    assert wiki.notify.inbox(who(wiki, "bob")) == []
+    assert "Spam" in wiki.acl.events()[0].detail
+
+
+def test_a_feed_token_names_its_user_until_reset_and_is_no_api_token(wiki):
+    reader = who(wiki, "reader")
+    assert wiki.feeds.created(reader) is None
+    first = wiki.feeds.reset(reader)
+    assert wiki.feeds.account(first).name == "reader" and wiki.feeds.created(reader)
+    assert wiki.users.by_token(first) is None
+    second = wiki.feeds.reset(reader)
+    with pytest.raises(NotFound):
+        wiki.feeds.account(first)
+    with pytest.raises(NotFound):
+        wiki.feeds.account(wiki.users.create_token("reader", "api"))
+    assert wiki.feeds.account(second).name == "reader"
+    wiki.feeds.remove(reader)
+    with pytest.raises(NotFound):
+        wiki.feeds.account(second)
+    assert {"feedtoken.reset", "feedtoken.remove"} <= {e.action for e in wiki.acl.events()}
+
+
+def test_the_migrations_build_the_schema_the_models_describe(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from wiki.db import Base, Database
+
+    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    db.upgrade()
+    with db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    db.dispose()

@@ -240,6 +240,84 @@ def test_writers_in_several_processes_wait_for_each_other(wiki, settings):
     assert wiki.search.recorded() == wiki.repo.head()
 
 
+# --- threads and attached files -----------------------------------------------------------
+
+def test_threads_are_found_and_follow_every_change(wiki):
+    editor, carol, admin = who(wiki), who(wiki, "carol"), who(wiki, "admin")
+    find(wiki, "fox")  # the index exists before the threads
+    wiki.pages.save(editor, "Plan", "# Plan\n\nA plan.\n")
+    posted = wiki.discussions.start(editor, "Plan", "Where to meet", "At the **lighthouse**.")
+    found = find(wiki, "lighthouse")
+    assert [(h.kind, h.path, h.title, h.thread_id) for h in found.hits] == \
+        [("thread", "Plan", "Where to meet", posted.thread.id)]
+    assert "<mark>lighthouse</mark>" in found.hits[0].snippet and "**" not in found.hits[0].snippet
+    reply = wiki.discussions.reply(carol, posted.thread.id, "Or at the windmill?")
+    assert paths_of(find(wiki, "windmill")) == ["Plan"]  # right after the reply returns
+    wiki.discussions.hide(admin, reply.comment.id, "off topic")
+    assert find(wiki, "windmill").total == 0
+    wiki.pages.rename(editor, "Plan", "Archive/Plan")
+    assert paths_of(find(wiki, "lighthouse")) == ["Archive/Plan"]
+    assert paths_of(find(wiki, "lighthouse", prefix="Archive/Plan")) == ["Archive/Plan"]
+    assert find(wiki, "lighthouse", kind="page").total == 0
+    assert find(wiki, "kind:thread meet").total == 1 and find(wiki, "-kind:thread meet").total == 0
+    assert dict(find(wiki, "plan OR meet").facets["kind"]) == {"page": 1, "thread": 1}
+    wiki.search.rebuild()
+    assert paths_of(find(wiki, "lighthouse")) == ["Archive/Plan"]
+    assert find(wiki, "windmill").total == 0
+
+
+def test_a_thread_changed_while_the_index_is_rebuilt_is_not_lost(wiki, monkeypatch):
+    editor = who(wiki)
+    find(wiki, "fox")
+    wiki.pages.save(editor, "Plan", "# Plan\n\nA plan.\n")
+    listing = wiki.discussions.all_threads_for_index
+
+    def meanwhile():  # a comment arrives after the rebuild has read the threads
+        documents = list(listing())
+        wiki.discussions.start(editor, "Plan", "Late news", "The albatross has landed.")
+        return iter(documents)
+
+    monkeypatch.setattr(wiki.discussions, "all_threads_for_index", meanwhile)
+    wiki.search.rebuild()
+    assert paths_of(find(wiki, "albatross")) == ["Plan"]
+
+
+def test_attached_documents_are_found_by_their_text_or_at_least_their_name(wiki, monkeypatch):
+    from tests.unit.test_attachments import docx_with_text, odt_with_text, pdf_with_text
+
+    editor = who(wiki)
+    find(wiki, "fox")
+    wiki.pages.save(editor, "Team/Minutes", "# Minutes\n\nSee the files.\n")
+    upload = wiki.attachments.upload
+    upload(editor, "Team/Minutes", "notulen.pdf", pdf_with_text("Begroting zeventien"))
+    upload(editor, "Team/Minutes", "plan.docx", docx_with_text("Kwartaalplan walvis"))
+    upload(editor, "Team/Minutes", "agenda.odt", odt_with_text("Agenda pinguin"))
+    upload(editor, "Team/Minutes", "damaged.pdf", b"%PDF-1.4 nothing more")
+    hit = find(wiki, "begroting").hits[0]
+    assert (hit.kind, hit.path, hit.title, hit.file_path) == \
+        ("attachment", "Team/Minutes", "notulen.pdf", "Team/Minutes/notulen.pdf")
+    assert "<mark>Begroting</mark>" in hit.snippet
+    assert [h.file_path for h in find(wiki, "walvis").hits] == ["Team/Minutes/plan.docx"]
+    assert [h.file_path for h in find(wiki, "pinguin").hits] == ["Team/Minutes/agenda.odt"]
+    assert [h.title for h in find(wiki, "damaged").hits] == ["damaged.pdf"]  # by its name
+
+    def failing(*args):
+        raise RuntimeError("the extractor broke")
+
+    monkeypatch.setattr(wiki.attachments, "document", failing)
+    upload(editor, "Team/Minutes", "report.txt", b"Flamingo report")
+    assert [h.title for h in find(wiki, "report", kind="attachment").hits] == ["report.txt"]
+    monkeypatch.undo()
+    wiki.attachments.delete(editor, "Team/Minutes", "notulen.pdf")
+    assert find(wiki, "begroting").total == 0
+    wiki.pages.rename(editor, "Team/Minutes", "Archive/Minutes")
+    assert [h.file_path for h in find(wiki, "walvis").hits] == ["Archive/Minutes/plan.docx"]
+    wiki.search.rebuild()
+    assert [h.file_path for h in find(wiki, "walvis").hits] == ["Archive/Minutes/plan.docx"]
+    assert [h.title for h in find(wiki, "flamingo").hits] == ["report.txt"]
+    assert find(wiki, "begroting").total == 0
+
+
 # --- permissions --------------------------------------------------------------------------
 
 @pytest.fixture
@@ -271,6 +349,35 @@ def test_unreadable_pages_never_show_in_results_counts_facets_or_suggestions(res
     assert [s.path for s in wiki.search.suggest(who(wiki, "carol"), "sal")] == ["HR/Salaries"]
     assert "HR/Salaries" not in paths_of(find(wiki, "flamingo budget", user="editor"))
     assert "HR/Salaries" in paths_of(find(wiki, "flamingo budget", user="admin"))
+
+
+def test_threads_and_files_of_an_unreadable_page_never_show(restricted):
+    wiki = restricted
+    editor, carol = who(wiki), who(wiki, "carol")
+    wiki.pages.save(editor, "Board", "# Board\n\nOpen to all.\n")
+    wiki.pages.save(editor, "Board/Secret", "# Secret\n\nNothing.\n")
+    wiki.acl.set_rule("Board/Secret", "group:hr", None, actor="t")  # a rule on one page
+    for page in ("HR/Salaries", "Board/Secret", "HR/Public/Holidays"):
+        wiki.discussions.start(carol, page, f"Pelican talk {page}", "The pelican budget.")
+        wiki.attachments.upload(carol, page, "pelican.txt", b"Pelican budget, confidential.")
+    reader = find(wiki, "pelican", user="reader")
+    assert sorted((h.kind, h.path) for h in reader.hits) == \
+        [("attachment", "HR/Public/Holidays"), ("thread", "HR/Public/Holidays")]
+    assert reader.total == 2
+    assert dict(reader.facets["kind"]) == {"attachment": 1, "thread": 1}
+    assert dict(reader.facets["namespace"]) == {"HR": 2}
+    assert all("Salaries" not in h.snippet and "Secret" not in h.title for h in reader.hits)
+    assert find(wiki, "pelican", user="reader", kind="thread").total == 1
+    assert find(wiki, "pelican", user="reader", prefix="Board").total == 0
+    assert find(wiki, "pelicna", user="reader").suggestion == "pelican"  # a readable page has it
+    assert wiki.search.suggest(who(wiki, "reader"), "pelican") == []  # titles of pages only
+    member = find(wiki, "pelican", user="carol")
+    assert member.total == 6 and dict(member.facets["kind"]) == {"attachment": 3, "thread": 3}
+    assert {h.path for h in member.hits} == {"HR/Salaries", "Board/Secret",
+                                             "HR/Public/Holidays"}
+    wiki.acl.set_rule("HR/Public", "group:hr", None, actor="t")  # now hidden as well
+    assert find(wiki, "pelican", user="reader").total == 0
+    assert find(wiki, "pelicna", user="reader").suggestion is None
 
 
 # --- real pages ---------------------------------------------------------------------------

@@ -112,3 +112,16 @@ def test_failed_email_is_kept_and_retried(tmp_path):
         controller.stop()
         services.db.dispose()
     assert "Kickoff" in _body(mailbox.messages[0][1])
+
+
+def test_a_reported_comment_is_emailed_to_the_moderators_who_want_it(mailing):
+    services, mailbox, _ = mailing
+    editor = services.users.by_name("editor")
+    services.notify.set_email_mode(editor, "never")
+    opened = services.discussions.start(editor, "Team/Plan", "Kickoff", "Let us start")
+    services.discussions.report(services.users.by_name("reader"), opened.comment.id, "Spam")
+    [(to, message)] = [m for m in mailbox.messages if "reported" in m[1]["Subject"]]
+    assert to == ["bob@example.org"]
+    assert "reader reported a comment" in message["Subject"]
+    assert "https://wiki.example.org/moderation" in _body(message)
+    assert [i.kind for i in services.notify.inbox(editor)] == ["report"]  # inbox, no email

@@ -50,7 +50,9 @@ def leaks(text: str) -> list[str]:
     return [m for m in MARKERS if m in text]
 
 
-LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags",
+LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags", "/activity",
+         "/activity.atom", "/search?q=ZEBRA", "/search?q=secret", "/api/v1/search?q=ZEBRA",
+         "/api/v1/search/suggest?q=Secret",
          "/backlinks/Public", "/api/v1/pages", "/api/v1/pages?prefix=HR"]
 
 
@@ -59,7 +61,13 @@ def test_every_route_hides_the_restricted_page(app, client, restricted):
     seen = set()
     for rule in app.url_map.iter_rules():
         seen.add(rule.endpoint)
-        if "GET" not in rule.methods or not ({"name", "path"} & set(rule.arguments)):
+        if "GET" not in rule.methods:
+            continue
+        if not ({"name", "path"} & set(rule.arguments)):
+            if rule.arguments and rule.arguments <= {"prefix", "tag"}:  # namespace listings
+                listing = client.get(substitute(rule, SECRET, restricted["revision"]))
+                assert "ZEBRA" not in listing.get_data(as_text=True), rule.rule
+                assert "Secret Plan" not in listing.get_data(as_text=True), rule.rule
             continue
         hidden = client.get(substitute(rule, SECRET, restricted["revision"]))
         missing = client.get(substitute(rule, MISSING, "ab" * 20))

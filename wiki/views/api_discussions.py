@@ -41,6 +41,7 @@ class ThreadSummary(Schema):
     created = fields.DateTime()
     updated = fields.DateTime()
     comments = fields.Integer()
+    pending = fields.Boolean()  # waits for a moderator's approval (`thread_approval_prefixes`)
 
 
 class ThreadSchema(ThreadSummary):
@@ -76,7 +77,7 @@ def _summary(thread) -> dict:
     return {"id": thread.id, "path": thread.page_name, "title": thread.title,
             "status": thread.status, "locked": thread.locked, "author": thread.author,
             "created": thread.created, "updated": thread.updated,
-            "comments": thread.comment_count}
+            "comments": thread.comment_count, "pending": thread.pending}
 
 
 def _comment(c) -> dict:

@@ -9,8 +9,9 @@ from flask import current_app, jsonify, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from wiki.search import Filters
+from wiki.search import KINDS, Filters
 from wiki.views.api import ErrorSchema, _reader
+from wiki.views.search import hit_url
 
 bp = Blueprint("api_search", __name__, url_prefix="/api/v1",
                description="Full-text search over the pages the caller may read.")
@@ -29,18 +30,20 @@ class SearchQuery(Schema):
     prefix = fields.String(load_default="", validate=validate.Length(max=255))
     author = fields.String(load_default="", validate=validate.Length(max=100))
     since = fields.Date(load_default=None)
-    kind = fields.String(load_default="", validate=validate.OneOf(["", "page"]))
+    kind = fields.String(load_default="", validate=validate.OneOf(["", *KINDS]),
+                         metadata={"description": "page, thread (discussion) or attachment."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "date"]))
 
 
 class ResultSchema(Schema):
-    path = fields.String()
+    path = fields.String(metadata={"description": "The page (of a thread or file: its page)."})
     title = fields.String()
     snippet = fields.String(metadata={"description": "Sanitized HTML, <mark> around hits."})
     score = fields.Float()
     updated = fields.DateTime(allow_none=True)
-    kind = fields.String()
-    url = fields.String()
+    kind = fields.String(metadata={"description": "page, thread or attachment."})
+    url = fields.String(metadata={"description": "The page, thread or file."})
+    page_url = fields.String(metadata={"description": "The page (of a thread or file)."})
 
 
 class FacetSchema(Schema):
@@ -81,8 +84,8 @@ def search(query):
     return {
         "total": found.total,
         "results": [{"path": h.path, "title": h.title, "snippet": h.snippet, "score": h.score,
-                     "updated": h.updated, "kind": h.kind,
-                     "url": url_for("pages.view", name=h.path, _external=True)}
+                     "updated": h.updated, "kind": h.kind, "url": hit_url(h, external=True),
+                     "page_url": url_for("pages.view", name=h.path, _external=True)}
                     for h in found.hits],
         "suggestion": found.suggestion, "partial": found.partial, "indexing": found.indexing,
         "facets": {name: [{"value": v, "count": n} for v, n in items]

@@ -1,9 +1,10 @@
 """Finding pages: the page index, recent changes with their Atom feed, and tags."""
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from wiki import paths
 from wiki.auth import current_account
+from wiki.views.feeds import atom
 
 bp = Blueprint("browse", __name__)
 HOME = "Home"
@@ -56,11 +57,9 @@ def recent():
 
 @bp.route("/recent.atom")
 def feed():
-    changes = _pages().recent(current_account(), limit=50)
-    settings = current_app.extensions["kennis"].settings
-    base = (settings.base_url or request.url_root).rstrip("/")
-    body = render_template("feed.xml", changes=changes, base=base)
-    return Response(body, mimetype="application/atom+xml")
+    """Readable with a feed token (`?token=`) as well as a session: see wiki/views/feeds.py."""
+    return atom(lambda account, base: render_template(
+        "feed.xml", changes=_pages().recent(account, limit=50), base=base))
 
 
 @bp.route("/tags")

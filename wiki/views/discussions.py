@@ -25,7 +25,11 @@ bp = Blueprint("discussions", __name__)
 
 
 def init_app(app) -> None:
+    from wiki.views import feeds, moderation
+
     app.register_blueprint(bp)
+    app.register_blueprint(feeds.bp)  # Atom feeds of the activity stream, feed tokens
+    app.register_blueprint(moderation.bp)  # reports, approval of held-back threads
     services = app.extensions["kennis"]
 
     @app.template_global()
@@ -157,6 +161,8 @@ def hide_comment(comment_id: int):
         discussions.unhide(account, comment_id)
     else:
         discussions.hide(account, comment_id, _form("reason"))
+    if request.form.get("back") == "moderation":
+        return redirect(url_for("moderation.index"))
     return redirect(url_for(".thread", thread_id=thread_id, _anchor=f"c{comment_id}"))
 
 

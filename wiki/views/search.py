@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape, quoteattr
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from wiki.auth import current_account
-from wiki.search import Filters
+from wiki.search import KINDS, Filters, Hit
 
 bp = Blueprint("search", __name__)
 PER_PAGE = 20
@@ -20,18 +20,29 @@ def _services():
     return current_app.extensions["kennis"]
 
 
+def hit_url(hit: Hit, external: bool = False) -> str:
+    """Where a result leads: the page, the discussion thread or the attached file."""
+    if hit.kind == "thread" and hit.thread_id is not None:
+        return url_for("discussions.thread", thread_id=hit.thread_id, _external=external)
+    if hit.kind == "attachment" and hit.file_path:
+        return url_for("attachments.file", path=hit.file_path, _external=external)
+    return url_for("pages.view", name=hit.path, _external=external)
+
+
 @bp.route("/search")
 def search():
     args = request.args
     filters = Filters(tag=args.get("tag", "")[:100], prefix=args.get("prefix", "")[:255],
-                      author=args.get("author", "")[:100], since=args.get("since", "")[:10])
+                      author=args.get("author", "")[:100], since=args.get("since", "")[:10],
+                      kind=args.get("kind", "") if args.get("kind") in KINDS else "")
     page = min(max(args.get("page", 1, type=int), 1), MAX_PAGE)
     sort = "date" if args.get("sort") == "date" else "relevance"
     query = args.get("q", "")[:500]
     found = _services().search.search(current_account(), query, filters,
                                       offset=(page - 1) * PER_PAGE, limit=PER_PAGE, sort=sort)
     current = {"q": query, "tag": filters.tag, "prefix": filters.prefix,
-               "author": filters.author, "since": filters.since, "sort": sort, "page": page}
+               "author": filters.author, "since": filters.since, "kind": filters.kind,
+               "sort": sort, "page": page}
 
     def link(**changes) -> str:
         """This search with some parameters changed (back to page 1 unless one is given)."""
@@ -41,7 +52,8 @@ def search():
                                                                     ("sort", "relevance"))})
 
     return render_template("search.html", found=found, query=query, filters=filters,
-                           page=page, sort=sort, pages=-(-found.total // PER_PAGE), link=link)
+                           page=page, sort=sort, pages=-(-found.total // PER_PAGE), link=link,
+                           hit_url=hit_url)
 
 
 @bp.route("/opensearch.xml")

@@ -10,7 +10,8 @@
  *
  * The widget adds no <style> and no inline handlers (it works under a strict CSP); its parts
  * have classes `kennis-search-input`, `kennis-search-status`, `kennis-search-results`,
- * `kennis-search-result`, `kennis-search-title`, `kennis-search-snippet` for the portal's CSS.
+ * `kennis-search-result`, `kennis-search-title`, `kennis-search-page` (the page of a
+ * discussion or file), `kennis-search-snippet` for the portal's CSS.
  */
 (function () {
   "use strict";
@@ -80,6 +81,14 @@
         snippet.className = "kennis-search-snippet";
         snippet.appendChild(snippetNodes(hit.snippet || ""));
         item.appendChild(link);
+        if (hit.kind && hit.kind !== "page") {
+          var page = document.createElement("a");
+          page.className = "kennis-search-page";
+          page.href = hit.page_url || (wiki + "/wiki/" + encodeURI(hit.path));
+          page.textContent = hit.path;
+          item.appendChild(document.createTextNode(" · "));
+          item.appendChild(page);
+        }
         item.appendChild(snippet);
         results.appendChild(item);
       });
