@@ -386,12 +386,34 @@ class Database:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+        engine = self.engine
+        if self.url.startswith("sqlite"):
+            # SQLite alters a table by copying it, dropping the old one and renaming the copy;
+            # with foreign keys on, dropping `threads` would cascade and delete every comment.
+            # The pragma is ignored inside a transaction, so it is set on connect.
+            engine = create_engine(self.url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _migration_pragmas)
+        try:
+            with engine.begin() as connection:
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+                if self.url.startswith("sqlite"):
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _migration_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -72,6 +72,9 @@ class Row:
     hidden: int = 0
 
 
+MAX_SHOWN_ROWS = 5000  # beyond this, the unified text is the way to read a diff
+
+
 @dataclass(frozen=True)
 class Diff:
     rows: tuple[Row, ...]
@@ -82,6 +85,11 @@ class Diff:
     @property
     def identical(self) -> bool:
         return not self.rows
+
+    @property
+    def too_large(self) -> bool:
+        """Too many rows to show as a table (a browser would choke on the HTML)."""
+        return len(self.rows) > MAX_SHOWN_ROWS
 
     def inline_html(self) -> str:
         """One column: old line numbers, new line numbers, text.

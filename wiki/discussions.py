@@ -269,6 +269,8 @@ class Discussions:
 
     def _thread_row(self, s, account: Account, thread_id) -> Thread:
         """The thread, or ThreadNotFound when absent or on a page the account may not read."""
+        # A visitor who must log in anyway learns nothing about which thread ids exist.
+        self.permissions.require_read(account)
         if not _valid_id(thread_id):
             raise ThreadNotFound()
         row = s.get(Thread, thread_id)

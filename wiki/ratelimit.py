@@ -11,6 +11,7 @@ Views mark what they want limited with the decorators below; `init_app` wraps th
 of one app with that app's limiter, so nothing is built at import time.
 """
 
+import ipaddress
 import time
 
 from flask import current_app, g, request
@@ -55,7 +56,14 @@ def _git_account_key() -> str:
 
 
 def _address_key() -> str:
-    return "address:" + (get_remote_address() or "unknown")
+    address = get_remote_address() or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "address:" + address
+    if ip.version == 6:  # one IPv6 client has a whole /64 to rotate through
+        return "address:" + str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return "address:" + str(ip)
 
 
 def _login_failed(response) -> bool:

@@ -134,6 +134,7 @@ class Users:
         with self.db.session() as s:
             if s.scalar(select(User).where(User.name_key == name.lower())):
                 raise PageExists(f"The user {name} already exists.")
+            _require_unique_email(s, email, None)
             user = User(name=name, name_key=name.lower(), role=role, email=email,
                         display_name=display_name,
                         password_hash=self._hash(password) if password else "")
@@ -222,6 +223,7 @@ class Users:
                 user.language = language
             if email is not None:
                 user.email = clean_email(email)
+                _require_unique_email(s, user.email, user.id)
             if display_name is not None:
                 user.display_name = display_name.strip()[:128]
             self._forget(user.id)
@@ -352,17 +354,28 @@ class Users:
 
     def use_setup_token(self, token: str, name: str, password: str) -> Account:
         """Create the first admin with a one-time setup token; the token dies with it."""
-        with self.db.session() as s:
-            row = s.get(SetupToken, _token_hash(token or ""))
-            if not row:
-                raise NotFound("This setup link is not valid (any more).")
+        if not self.setup_token_valid(token):
+            raise NotFound("This setup link is not valid (any more).")
         account = self.create(name, password, role="admin", actor="setup link")
         with self.db.session() as s:
             s.query(SetupToken).delete()
         return account
 
     def setup_token_valid(self, token: str) -> bool:
+        """A setup link works once, and only while the wiki has no accounts at all."""
         with self.db.session() as s:
+            if s.scalar(select(func.count(User.id))):
+                return False
             return s.get(SetupToken, _token_hash(token or "")) is not None
 
 
+def _require_unique_email(s, email: str, user_id: int | None) -> None:
+    """Commits carry the author's email, and "your own saves" are recognised by it: two
+    accounts with one address could pass off edits as each other's."""
+    if not email:
+        return
+    query = select(User.id).where(func.lower(User.email) == email.lower())
+    if user_id is not None:
+        query = query.where(User.id != user_id)
+    if s.scalar(query) is not None:
+        raise InvalidInput("Another account already uses this email address.")

@@ -279,3 +279,11 @@ def test_another_worker_sees_every_change_at_once(app, settings, auth, make_page
     assert 'class="wikilink missing"' not in other.get("/wiki/Seen").get_data(as_text=True)
     app.extensions["kennis"].catalog.rebuild()
     assert "second words" in other.get("/wiki/Seen").get_data(as_text=True)
+
+
+def test_a_huge_diff_is_summed_up_not_drawn(client, auth, app, make_page):
+    first = make_page("Big", "".join(f"old {i}\n" for i in range(6000))).revision
+    second = make_page("Big", "".join(f"new {i}\n" for i in range(6000))).revision
+    auth.login()
+    html = client.get(f"/diff/Big?from={first}&to={second}").get_data(as_text=True)
+    assert "too many lines" in html and "diff-inline" not in html

@@ -301,4 +301,5 @@ def diff(query, path):
     """Diff two revisions of a page (default: the current one against its predecessor)."""
     result = _pages().diff(_reader(), path, query["from_"], query["to"])
     return {"from_": result.from_revision, "to": result.to_revision,
-            "unified": result.diff.unified, "html": result.diff.inline_html()}
+            "unified": result.diff.unified,
+            "html": "" if result.diff.too_large else result.diff.inline_html()}
