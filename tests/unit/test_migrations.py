@@ -19,6 +19,18 @@ def _config(db: Database) -> Config:
     return cfg
 
 
+def insert(raw, table: str, values: dict) -> None:
+    """Insert a row, filling NOT NULL columns without a default that `values` leaves out."""
+    for column in raw.execute(f"PRAGMA table_info({table})"):
+        name, notnull, default = column[1], column[3], column[4]
+        if name not in values and notnull and default is None:
+            values[name] = 0
+    columns = ", ".join(values)  # the test's own constant names, never input
+    marks = ", ".join("?" for _ in values)
+    raw.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
+                list(values.values()))
+
+
 def test_upgrading_keeps_threads_comments_and_notifications(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'wiki.db'}")
     cfg = _config(db)
@@ -26,24 +38,15 @@ def test_upgrading_keeps_threads_comments_and_notifications(tmp_path):
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "0003")
     with sqlite3.connect(tmp_path / "wiki.db") as raw:
-        raw.execute("INSERT INTO users (id, name, name_key, email, display_name, password_hash,"
-                    " role, language, session_version, created) VALUES (1, 'ann', 'ann', '',"
-                    " '', '', 'editor', '', 1, '2026-01-01')")
-        columns = [row[1] for row in raw.execute("PRAGMA table_info(threads)")]
-        values = {"id": 1, "page_key": "home", "page_name": "Home", "title": "Hello",
-                  "author_id": 1, "author_name": "ann", "status": "open", "locked": 0,
-                  "created": "2026-01-01", "updated": "2026-01-01"}
-        raw.execute(f"INSERT INTO threads ({', '.join(values)}) VALUES "
-                    f"({', '.join('?' for _ in values)})", list(values.values()))
-        comment_columns = {row[1]: row for row in raw.execute("PRAGMA table_info(comments)")}
-        comment = {"id": 1, "thread_id": 1, "author_id": 1, "author_name": "ann",
-                   "body": "first!", "created": "2026-01-01"}
-        for name, row in comment_columns.items():  # fill the other NOT NULL columns
-            if name not in comment and row[3] and row[4] is None:
-                comment[name] = 0
-        raw.execute(f"INSERT INTO comments ({', '.join(comment)}) VALUES "
-                    f"({', '.join('?' for _ in comment)})", list(comment.values()))
-        assert columns
+        insert(raw, "users", {"id": 1, "name": "ann", "name_key": "ann", "email": "",
+                              "display_name": "", "password_hash": "", "role": "editor",
+                              "language": "", "session_version": 1, "created": "2026-01-01"})
+        insert(raw, "threads", {"id": 1, "page_key": "home", "page_name": "Home",
+                                "title": "Hello", "author_id": 1, "author_name": "ann",
+                                "status": "open", "locked": 0, "created": "2026-01-01",
+                                "updated": "2026-01-01"})
+        insert(raw, "comments", {"id": 1, "thread_id": 1, "author_id": 1, "author_name": "ann",
+                                 "body": "first!", "created": "2026-01-01"})
     db.upgrade()
     with sqlite3.connect(tmp_path / "wiki.db") as raw:
         assert raw.execute("SELECT body FROM comments").fetchall() == [("first!",)]
