@@ -61,14 +61,14 @@ from wiki.users import Account
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "kennis-search-3"  # bump when fields or analysis change: forces a rebuild
+SCHEMA_VERSION = "kennis-search-4"  # bump when fields or analysis change: forces a rebuild
 LANGS = ("en", "nl")
 COMMIT_FILE = "kennis-commit"
 # While a rebuild runs, thread changes are noted here (by any process) and applied to the new
 # generation after the swap: threads live in the database, not in git, so the recorded commit
 # cannot catch them up.
 THREAD_JOURNAL = "threads-changed"
-KINDS = ("page", "thread", "attachment")
+KINDS = ("page", "discussion", "attachment")
 # Keys of threads and files; page keys never hold a colon (wiki/paths.py refuses it).
 THREAD_PREFIX = "thread:"
 FILE_PREFIX = "file:"
@@ -109,7 +109,7 @@ class Hit:
     namespace: str
     tags: tuple[str, ...]
     author: str
-    thread_id: int | None = None  # kind "thread": the thread (path is its page)
+    thread_id: int | None = None  # kind "discussion": the thread (path is its page)
     file_path: str = ""  # kind "attachment": the file in the repository (path is its page)
 
 
@@ -675,7 +675,7 @@ class Search:
         text = _plain(self.renderer.render(thread.text).html) if thread.text else ""
         doc = self._attached(thread.page_name, self._page_lang(thread.page_name, langs),
                              thread.title, text, "", thread.updated)
-        return {**doc, "key": f"{THREAD_PREFIX}{thread.id}", "kind": "thread",
+        return {**doc, "key": f"{THREAD_PREFIX}{thread.id}", "kind": "discussion",
                 "ref": str(thread.id)}
 
     def _file_document(self, path: str, blob: str, author: str, updated: datetime | None,
@@ -1109,7 +1109,7 @@ class Search:
                    kind=kind, namespace=stored.get("ns", ""),
                    tags=tuple(t for t in (stored.get("tags") or "").split() if t),
                    author=stored.get("author", ""),
-                   thread_id=int(ref) if kind == "thread" and ref.isdigit() else None,
+                   thread_id=int(ref) if kind == "discussion" and ref.isdigit() else None,
                    file_path=ref if kind == "attachment" else "")
 
     def _snippet(self, text: str, lang: str, terms: Iterable[str]) -> str:

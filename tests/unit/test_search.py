@@ -249,7 +249,7 @@ def test_threads_are_found_and_follow_every_change(wiki):
     posted = wiki.discussions.start(editor, "Plan", "Where to meet", "At the **lighthouse**.")
     found = find(wiki, "lighthouse")
     assert [(h.kind, h.path, h.title, h.thread_id) for h in found.hits] == \
-        [("thread", "Plan", "Where to meet", posted.thread.id)]
+        [("discussion", "Plan", "Where to meet", posted.thread.id)]
     assert "<mark>lighthouse</mark>" in found.hits[0].snippet and "**" not in found.hits[0].snippet
     reply = wiki.discussions.reply(carol, posted.thread.id, "Or at the windmill?")
     assert paths_of(find(wiki, "windmill")) == ["Plan"]  # right after the reply returns
@@ -259,8 +259,8 @@ def test_threads_are_found_and_follow_every_change(wiki):
     assert paths_of(find(wiki, "lighthouse")) == ["Archive/Plan"]
     assert paths_of(find(wiki, "lighthouse", prefix="Archive/Plan")) == ["Archive/Plan"]
     assert find(wiki, "lighthouse", kind="page").total == 0
-    assert find(wiki, "kind:thread meet").total == 1 and find(wiki, "-kind:thread meet").total == 0
-    assert dict(find(wiki, "plan OR meet").facets["kind"]) == {"page": 1, "thread": 1}
+    assert find(wiki, "kind:discussion meet").total == 1 and find(wiki, "-kind:discussion meet").total == 0
+    assert dict(find(wiki, "plan OR meet").facets["kind"]) == {"page": 1, "discussion": 1}
     wiki.search.rebuild()
     assert paths_of(find(wiki, "lighthouse")) == ["Archive/Plan"]
     assert find(wiki, "windmill").total == 0
@@ -362,17 +362,17 @@ def test_threads_and_files_of_an_unreadable_page_never_show(restricted):
         wiki.attachments.upload(carol, page, "pelican.txt", b"Pelican budget, confidential.")
     reader = find(wiki, "pelican", user="reader")
     assert sorted((h.kind, h.path) for h in reader.hits) == \
-        [("attachment", "HR/Public/Holidays"), ("thread", "HR/Public/Holidays")]
+        [("attachment", "HR/Public/Holidays"), ("discussion", "HR/Public/Holidays")]
     assert reader.total == 2
-    assert dict(reader.facets["kind"]) == {"attachment": 1, "thread": 1}
+    assert dict(reader.facets["kind"]) == {"attachment": 1, "discussion": 1}
     assert dict(reader.facets["namespace"]) == {"HR": 2}
     assert all("Salaries" not in h.snippet and "Secret" not in h.title for h in reader.hits)
-    assert find(wiki, "pelican", user="reader", kind="thread").total == 1
+    assert find(wiki, "pelican", user="reader", kind="discussion").total == 1
     assert find(wiki, "pelican", user="reader", prefix="Board").total == 0
     assert find(wiki, "pelicna", user="reader").suggestion == "pelican"  # a readable page has it
     assert wiki.search.suggest(who(wiki, "reader"), "pelican") == []  # titles of pages only
     member = find(wiki, "pelican", user="carol")
-    assert member.total == 6 and dict(member.facets["kind"]) == {"attachment": 3, "thread": 3}
+    assert member.total == 6 and dict(member.facets["kind"]) == {"attachment": 3, "discussion": 3}
     assert {h.path for h in member.hits} == {"HR/Salaries", "Board/Secret",
                                              "HR/Public/Holidays"}
     wiki.acl.set_rule("HR/Public", "group:hr", None, actor="t")  # now hidden as well

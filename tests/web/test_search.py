@@ -139,7 +139,7 @@ def test_search_page_shows_threads_and_files_with_their_page(client, auth, talk)
     assert 'href="/file/Ops/Backups/walrus-plan.txt"' in text and "walrus-plan.txt" in text
     assert text.count('href="/wiki/Ops/Backups"') >= 2  # each hit names its page
     assert "Salaries" not in text and f"/thread/{talk}" not in text
-    assert 'href="/search?q=walrus&amp;kind=thread"' in text  # the kind facet narrows
+    assert 'href="/search?q=walrus&amp;kind=discussion"' in text  # the kind facet narrows
     only = client.get("/search?q=walrus&kind=attachment").get_data(as_text=True)
     assert "1 result" in only and "/thread/" not in only
     assert "2 results" in client.get("/search?q=walrus&kind=nonsense").get_data(as_text=True)
@@ -149,16 +149,16 @@ def test_api_search_by_kind_never_shows_a_hidden_page_s_threads_or_files(client,
     reader = {"Authorization": f"Bearer {token('reader')}"}
     body = client.get("/api/v1/search?q=walrus", headers=reader).get_json()
     assert body["total"] == 2
-    assert {r["kind"] for r in body["results"]} == {"thread", "attachment"}
+    assert {r["kind"] for r in body["results"]} == {"discussion", "attachment"}
     assert {r["path"] for r in body["results"]} == {"Ops/Backups"}
     urls = {r["kind"]: r["url"] for r in body["results"]}
     assert urls["attachment"].endswith("/file/Ops/Backups/walrus-plan.txt")
-    assert "/thread/" in urls["thread"] and not urls["thread"].endswith(f"/thread/{talk}")
+    assert "/thread/" in urls["discussion"] and not urls["discussion"].endswith(f"/thread/{talk}")
     assert all(r["page_url"].endswith("/wiki/Ops/Backups") for r in body["results"])
     assert {f["value"]: f["count"] for f in body["facets"]["kind"]} == \
-        {"thread": 1, "attachment": 1}
-    threads = client.get("/api/v1/search?q=walrus&kind=thread", headers=reader).get_json()
-    assert [r["kind"] for r in threads["results"]] == ["thread"]
+        {"discussion": 1, "attachment": 1}
+    threads = client.get("/api/v1/search?q=walrus&kind=discussion", headers=reader).get_json()
+    assert [r["kind"] for r in threads["results"]] == ["discussion"]
     assert client.get("/api/v1/search?q=walrus&kind=secret", headers=reader).status_code == 400
     member = {"Authorization": f"Bearer {token('bob')}"}
     everything = client.get("/api/v1/search?q=walrus", headers=member).get_json()

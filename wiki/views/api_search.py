@@ -31,7 +31,7 @@ class SearchQuery(Schema):
     author = fields.String(load_default="", validate=validate.Length(max=100))
     since = fields.Date(load_default=None)
     kind = fields.String(load_default="", validate=validate.OneOf(["", *KINDS]),
-                         metadata={"description": "page, thread (discussion) or attachment."})
+                         metadata={"description": "page, discussion or attachment."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "date"]))
 
 
@@ -41,7 +41,7 @@ class ResultSchema(Schema):
     snippet = fields.String(metadata={"description": "Sanitized HTML, <mark> around hits."})
     score = fields.Float()
     updated = fields.DateTime(allow_none=True)
-    kind = fields.String(metadata={"description": "page, thread or attachment."})
+    kind = fields.String(metadata={"description": "page, discussion or attachment."})
     url = fields.String(metadata={"description": "The page, thread or file."})
     page_url = fields.String(metadata={"description": "The page (of a thread or file)."})
 

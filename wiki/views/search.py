@@ -22,7 +22,7 @@ def _services():
 
 def hit_url(hit: Hit, external: bool = False) -> str:
     """Where a result leads: the page, the discussion thread or the attached file."""
-    if hit.kind == "thread" and hit.thread_id is not None:
+    if hit.kind == "discussion" and hit.thread_id is not None:
         return url_for("discussions.thread", thread_id=hit.thread_id, _external=external)
     if hit.kind == "attachment" and hit.file_path:
         return url_for("attachments.file", path=hit.file_path, _external=external)
