@@ -259,7 +259,8 @@ def test_threads_are_found_and_follow_every_change(wiki):
     assert paths_of(find(wiki, "lighthouse")) == ["Archive/Plan"]
     assert paths_of(find(wiki, "lighthouse", prefix="Archive/Plan")) == ["Archive/Plan"]
     assert find(wiki, "lighthouse", kind="page").total == 0
-    assert find(wiki, "kind:discussion meet").total == 1 and find(wiki, "-kind:discussion meet").total == 0
+    assert find(wiki, "kind:discussion meet").total == 1
+    assert find(wiki, "-kind:discussion meet").total == 0
     assert dict(find(wiki, "plan OR meet").facets["kind"]) == {"page": 1, "discussion": 1}
     wiki.search.rebuild()
     assert paths_of(find(wiki, "lighthouse")) == ["Archive/Plan"]
