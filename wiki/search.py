@@ -1241,10 +1241,10 @@ class _ValuesCategorizer(sorting.Categorizer):
 class _MarkFormatter(highlight.Formatter):
     """Whoosh formatter: text HTML-escaped, hits in <mark>, fragments joined by an ellipsis."""
 
-    between = " … "
-
     def __call__(self, text, fragments):
-        return self.between.join(self._fragment(f) for f in fragments)
+        # Each fragment already carries "…" where it was cut, so they join with a space
+        # (joining with " … " as well gave "… … …").
+        return " ".join(self._fragment(f) for f in fragments)
 
     @staticmethod
     def _fragment(fragment) -> str:

@@ -8,17 +8,18 @@
   list.id = "header-q-suggestions";
   input.parentNode.appendChild(list);
   input.setAttribute("list", list.id);
-  var urls = {};
+  // A Map, not an object: a title like "constructor" must not find Object's own keys.
+  var urls = new Map();
   var timer = null;
   var asked = "";
 
   function show(titles, links) {
     list.textContent = "";
-    urls = {};
+    urls = new Map();
     titles.forEach(function (title, i) {
       var option = document.createElement("option");
       option.value = title;
-      urls[title] = links[i];
+      urls.set(title, links[i]);
       list.appendChild(option);
     });
   }
@@ -37,8 +38,8 @@
   input.addEventListener("input", function (event) {
     var text = input.value.trim();
     // A suggestion picked from the list arrives without an inputType (or as a replacement).
-    if (urls[input.value] && (!event.inputType || event.inputType === "insertReplacementText")) {
-      window.location.href = urls[input.value];
+    if (urls.has(input.value) && (!event.inputType || event.inputType === "insertReplacementText")) {
+      window.location.href = urls.get(input.value);
       return;
     }
     clearTimeout(timer);
