@@ -62,6 +62,7 @@ from wiki.users import Account
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "kennis-search-4"  # bump when fields or analysis change: forces a rebuild
+MERGE_AFTER_SEGMENTS = 8  # a save merges index segments only once this many have piled up
 LANGS = ("en", "nl")
 COMMIT_FILE = "kennis-commit"
 # While a rebuild runs, thread changes are noted here (by any process) and applied to the new
@@ -561,7 +562,8 @@ class Search:
                 except BaseException:
                     writer.cancel()
                     raise
-                writer.commit()
+                # Merging segments costs about 30 ms; a save pays it only every few commits.
+                writer.commit(merge=len(writer.segments) >= MERGE_AFTER_SEGMENTS)
                 self._write_marker(gen, head)
                 return len(pages)
             finally:
