@@ -162,7 +162,10 @@ class Acl:
         with self.db.session() as s:
             s.add(AuditEvent(actor=actor, action=action, subject=subject, detail=detail))
 
-    def events(self, limit: int = 200) -> list[Event]:
+    def events(self, limit: int = 200, action: str | None = None) -> list[Event]:
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if action is not None:
+            query = query.where(AuditEvent.action == action)
         with self.db.session() as s:
-            return [Event(e.created, e.actor, e.action, e.subject, e.detail) for e in s.scalars(
-                select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))]
+            return [Event(e.created, e.actor, e.action, e.subject, e.detail)
+                    for e in s.scalars(query)]

@@ -131,7 +131,7 @@ class ThreadView:
 class Activity:
     """One line of the activity stream: a page edit or a comment."""
 
-    kind: str  # create, edit, delete, rename, comment
+    kind: str  # create, edit, delete, rename, comment, push
     page_name: str
     author: str
     date: datetime
@@ -787,8 +787,17 @@ class Discussions:
         self.permissions.require_read(account)
         items = self.recent_edits(account, limit=limit, prefix=prefix)
         items += self.recent_comments(account, limit=limit, prefix=prefix)
+        if not prefix:
+            items += self.recent_pushes(limit=limit)
         items.sort(key=lambda a: a.date, reverse=True)
         return items[:limit]
+
+    def recent_pushes(self, limit: int = 50) -> list[Activity]:
+        """Who pushed with git (the commits themselves keep their authors): wiki-wide only,
+        and naming no page, so it reveals nothing a reader may not see."""
+        return [Activity(kind="push", page_name="", author=e.actor, date=e.created,
+                         summary=e.detail.partition(" ")[0])
+                for e in self.acl.events(limit=limit, action="git-push")]
 
     # --- search (issue 4) --------------------------------------------------------------------
 

@@ -261,6 +261,8 @@ def test_push_new_changed_renamed_and_deleted_pages(wiki):
     listing = {p["path"] for p in wiki.api("GET", "pages", params={"prefix": "Git"})
                .json()["pages"]}
     assert listing == {"Git/Fresh", "Git/Second", "Git/New name"}
+    # The commits keep Ann Power as author; the activity stream says alice pushed them.
+    assert "alice pushed 3 commits with git" in wiki.page("activity").text
 
 
 def test_push_of_a_binary_attachment_beside_a_page(wiki):

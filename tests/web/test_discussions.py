@@ -161,3 +161,14 @@ def test_activity_shows_edits_and_comments_the_viewer_may_read(app, client, auth
     assert "Kickoff" in everything and "Pay rise" not in everything
     assert "HR/Secret" not in everything
     assert "Kickoff" in client.get("/activity/Team").text
+
+
+def test_the_activity_stream_shows_who_pushed(app, client, auth):
+    """Recorded by the git route after a push (tests/e2e/test_git.py pushes for real)."""
+    app.extensions["kennis"].acl.record("bob", "git-push", "refs/heads/main", "3 abc..def")
+    auth.login("reader")
+    html = client.get("/activity").get_data(as_text=True)
+    assert "bob pushed 3 commits with git" in html
+    feed = client.get("/activity.atom").get_data(as_text=True)
+    assert "bob pushed 3 commits with git" in feed
+    assert "pushed" not in client.get("/activity/Team").get_data(as_text=True)

@@ -66,8 +66,10 @@ def _after_push(services, account):
         head = services.repo.head()
         if head != before:
             services.catalog.catch_up()
+            count = len(services.repo.log(before, head, with_changes=False)) if before else 0
+            # "N before..head": the activity stream shows who pushed how many commits.
             services.acl.record(account.name, "git-push", services.repo.ref,
-                                f"{before or ''}..{head}")
+                                f"{count} {before or ''}..{head}")
 
     return after
 
