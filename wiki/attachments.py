@@ -327,7 +327,9 @@ class Attachments:
             page, name = split_path(path)
             self.permissions.require_read(account, page)
             try:
-                blob, data = self.repo.read(paths.revision(revision), path)
+                # The path whose page was checked, not the raw one (which may differ by a
+                # space or a `.md` that normalising removed).
+                blob, data = self.repo.read(paths.revision(revision), f"{page}/{name}")
             except NotFound as exc:
                 raise AttachmentNotFound() from exc
         else:

@@ -48,7 +48,6 @@ class Page:
     author: str
     updated: datetime
     current: bool  # False when showing an old revision
-    missing: frozenset[str] = frozenset()  # linked pages this reader sees as missing
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,6 @@ class Pages:
     def _page(self, account, name, rendered: Rendered, revision, author, updated, current,
               title=None):
         html = rendered.html
-        missing: set[str] = set()
         if rendered.links:
             # A page this reader may not see is shown as missing, like everywhere else.
             existing = {n for n in self.catalog.existing(rendered.links)
@@ -152,7 +150,7 @@ class Pages:
                 html = html_filter(name, html)
         return Page(name=name, title=title or rendered.title or paths.leaf(name), html=html,
                     toc=rendered.toc, tags=rendered.tags, revision=revision, author=author,
-                    updated=updated, current=current, missing=frozenset(missing))
+                    updated=updated, current=current)
 
     def source(self, account: Account, name: str, revision: str | None = None) -> Source:
         """The Markdown of a page (at a revision); a missing page gives an empty new source."""

@@ -57,12 +57,12 @@ def view(name: str):
 
 
 def _view_key(services, account, page) -> tuple:
-    """Everything that can make two readers' views of a page differ: its revision, which of
-    its links lead to missing pages, language, rights (which linked pages they may see,
-    whether they may edit), the admin menu, the Discussion tab's count, and the host in the
-    clone address. Saves of other pages leave the entry valid. The hash of the HTML covers
-    what Pages.html_filters change without a new revision (links to attached files)."""
-    return (page.revision, page.missing, hash(page.html), page.name, str(get_locale()),
+    """Everything that can make two readers' views of a page differ: its revision (author,
+    contributors), its HTML as this reader gets it (links to pages they see as missing, links
+    to attached files), language, rights (whether they may edit), the admin menu, the
+    Discussion tab's count, and the host in the clone address. Saves of other pages leave
+    the entry valid."""
+    return (page.revision, hash(page.html), page.name, str(get_locale()),
             services.permissions.can_write(account, page.name), account.is_admin,
             services.permissions.read_filter(account),
             services.discussions.count(page.name), request.host_url)
