@@ -12,10 +12,13 @@ text extracted by wiki/extract.py, kept current by the same catch-up from git as
 thread or file carries its page's name as `path` and the page itself among its namespaces, so
 the one read filter built for pages covers them exactly as it covers their page.
 
-Pages are analysed in their own language (front matter `lang`, else the wiki's default): each
-language has its own title/headings/body fields with a snowball stemmer and accent folding, and
-a query is analysed for both languages. Dutch compounds are split into their leading and
-trailing parts in a separate low-weight field (see README: "Search" for what that catches).
+Pages are analysed in their own language (front matter `lang`, else the wiki's default) with a
+snowball stemmer and accent folding, and a query is analysed for both languages. A word is
+matched in one field per language, `all_<lang>`, which holds a page's name, title and text (and
+for Dutch pages the leading and trailing parts of long compound words, at a low weight; see
+README: "Search" for what that catches). Relevance adds a bonus for the word in the title,
+headings or name, from the small `title_<lang>`, `headings_<lang>` and `name` fields: so a
+two-word search intersects four posting lists, not sixteen, and the title still wins.
 
 Users never write Whoosh syntax: `_parse` reads a small whitelisted grammar (words, "phrases",
 OR, -exclude, prefix*, tag: ns: path: author: since: title: heading: body:) and everything else
@@ -23,6 +26,7 @@ is text. Read permissions are a Whoosh `filter` built from `Permissions.read_fil
 facets, suggestions, snippets and pages only ever count what the caller may read.
 """
 
+import bisect
 import contextlib
 import gc
 import html
@@ -34,12 +38,13 @@ import threading
 import time
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from whoosh import highlight, index, sorting
+from whoosh import highlight, index, scoring, sorting
 from whoosh.analysis import (
     CharsetFilter,
     Filter,
@@ -49,8 +54,20 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.lang import stemmer_for_language, stopwords_for_language
-from whoosh.query import And, DateRange, Every, Not, NullQuery, Or, Phrase, Prefix, Term
+from whoosh.lang import stopwords_for_language
+from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.query import (
+    And,
+    DateRange,
+    Every,
+    Not,
+    NullQuery,
+    Or,
+    Phrase,
+    Prefix,
+    Query,
+    Term,
+)
 from whoosh.support.charset import accent_map
 
 from wiki import paths
@@ -61,7 +78,7 @@ from wiki.users import Account
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "kennis-search-4"  # bump when fields or analysis change: forces a rebuild
+SCHEMA_VERSION = "kennis-search-5"  # bump when fields or analysis change: forces a rebuild
 MERGE_AFTER_SEGMENTS = 8  # a save merges index segments only once this many have piled up
 COLLECT_AFTER_WRITES = 8  # index writes between full garbage collections
 LANGS = ("en", "nl")
@@ -88,10 +105,17 @@ MAX_CLAUSES = 24
 MIN_PREFIX = 2
 COMPOUND_MIN = 8  # Dutch words at least this long are split into parts
 COMPOUND_PART = 4  # shortest part kept
+PART_WEIGHT = 0.3  # a compound's part counts this much of a whole word
+PART_SHIFT = 1 << 20  # parts sit this far from their word, so phrases never use them
+SECTION = "\x1e"  # separates the name, title and text in `all_<lang>` (takes a position,
+# so no phrase spans two)
 FEW_RESULTS = 3  # at most this many results: look for "did you mean"
-# Relevance: a word in the title counts far more than one in the body.
-BOOSTS = {"title": 6.0, "name": 4.0, "headings": 2.0, "body": 1.0, "parts": 0.3}
-TEXT_FIELDS = ("title", "headings", "body")
+PARTIAL_MIN = 20  # partial matches: pages with the most words, fewer words until this many
+# Relevance: a word in the title counts far more than one in the text (a bonus on top of the
+# score in `all_<lang>`).
+BONUS = {"title": 6.0, "name": 4.0, "headings": 2.0}
+TEXT_FIELDS = ("title", "headings", "body")  # what `title:` `heading:` `body:` may name
+FIELD_OF = {"title": "title", "headings": "headings", "body": "all"}  # body: is the whole text
 FILTER_ALIASES = {"tag": "tag", "tags": "tag", "ns": "ns", "namespace": "ns", "path": "ns",
                   "prefix": "ns", "author": "author", "since": "since", "title": "title",
                   "heading": "headings", "headings": "headings", "body": "body",
@@ -161,7 +185,15 @@ class _Analysis:
         self.simple = base
         self.lang = {lang: base | StopFilter(stoplist=self.stops[lang], minsize=1)
                      | StemFilter(lang=lang, cachesize=50_000) for lang in LANGS}
-        self.parts = base | _CompoundParts(stemmer_for_language("nl"))
+        # The same words, without the SECTION marks; Dutch adds compound parts.
+        sectioned = RegexTokenizer(rf"\w+(\.?\w+)*|{SECTION}") | LowercaseFilter() \
+            | CharsetFilter(accent_map)
+        self.whole = {}
+        for lang in LANGS:
+            chain = sectioned | StopFilter(stoplist=self.stops[lang], minsize=1) | _Sections()
+            if lang == "nl":
+                chain = chain | _CompoundParts()
+            self.whole[lang] = chain | StemFilter(lang=lang, cachesize=50_000)
         self.accent_map = accent_map
 
     def fold(self, word: str) -> str:
@@ -171,32 +203,39 @@ class _Analysis:
         return [t.text for t in analyzer(text, mode="query")]
 
 
-class _CompoundParts(Filter):
-    """Index a long Dutch word's leading and trailing parts (stemmed) so that `kennis` and
-    `deling` find `kennisdeling`. No dictionary: it also matches non-compounds that happen to
-    start or end alike (documented in the README), which is why the field weighs little."""
-
-    def __init__(self, stem):
-        self.stem = stem
+class _Sections(Filter):
+    """Drop the SECTION marks; each keeps its position (the stop filter before renumbers
+    positions and counts it), so the words around it are never adjacent."""
 
     def __call__(self, tokens):
-        stem = self.stem
+        for t in tokens:
+            if t.text != SECTION:
+                yield t
+
+
+class _CompoundParts(Filter):
+    """After a long Dutch word, its leading and trailing parts at a low weight (the stemmer
+    that follows stems them), so that `kennis` and `deling` find `kennisdeling`; far from the
+    word's position, so that no phrase is made of them. No dictionary: it also matches
+    non-compounds that happen to start or end alike (documented in the README), which is why
+    a part weighs little."""
+
+    def __call__(self, tokens):
         for t in tokens:
             word = t.text
-            if t.mode == "query":
-                t.text = stem(word)
+            yield t
+            if t.mode == "query" or len(word) < COMPOUND_MIN or not word.isalpha():
+                continue
+            cuts = range(COMPOUND_PART, len(word) - COMPOUND_PART + 1)
+            parts = {word[:i] for i in cuts} | {word[i:] for i in cuts}
+            if t.positions:
+                t.pos += PART_SHIFT
+            for part in sorted(parts):
+                t.text, t.boost = part, PART_WEIGHT
                 yield t
-                continue
-            if len(word) < COMPOUND_MIN or not word.isalpha():
-                continue
-            parts = set()
-            for i in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
-                parts.add(stem(word[:i]))
-                parts.add(stem(word[i:]))
-            for part in parts:
-                if len(part) >= COMPOUND_PART - 1:
-                    t.text = part
-                    yield t
+            if t.positions:
+                t.pos -= PART_SHIFT
+            t.boost = 1.0
 
 
 def _schema(analysis: _Analysis) -> Schema:
@@ -217,13 +256,13 @@ def _schema(analysis: _Analysis) -> Schema:
         "author_id": ID(sortable=True),
         "updated": DATETIME(stored=True, sortable=True),
         "name": TEXT(analyzer=analysis.simple),
-        "parts": TEXT(analyzer=analysis.parts, phrase=False),
         "spell": TEXT(analyzer=analysis.simple, phrase=False),
         "suggest": TEXT(analyzer=analysis.simple, phrase=False),
     }
     for lang in LANGS:
-        for name in TEXT_FIELDS:
-            fields_[f"{name}_{lang}"] = TEXT(analyzer=analysis.lang[lang])
+        fields_[f"all_{lang}"] = TEXT(analyzer=analysis.whole[lang])
+        fields_[f"title_{lang}"] = TEXT(analyzer=analysis.lang[lang])
+        fields_[f"headings_{lang}"] = TEXT(analyzer=analysis.lang[lang])
     return Schema(**fields_)
 
 
@@ -234,6 +273,11 @@ _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(p|li|h\d|pre|blockquote|tr|td|th|div)>|<br\s*/?>", re.I)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _NAME_PUNCTUATION = re.compile(r"[._+()-]+")
+
+
+def _sections(*texts: str) -> str:
+    """The value of `all_<lang>`: the texts, each a section (phrases do not span two)."""
+    return f" {SECTION} ".join(t.replace(SECTION, " ") for t in texts)
 
 
 def _plain(html_text: str) -> str:
@@ -651,10 +695,9 @@ class Search:
             "author": page.author, "author_id": page.author,
             "updated": _naive_utc(page.updated), "name": page.name.replace("/", " "),
             "spell": f"{title}\n{headings}\n{plain}", "suggest": f"{title} {leaf}",
-            f"title_{lang}": title, f"headings_{lang}": headings, f"body_{lang}": plain,
+            f"title_{lang}": title, f"headings_{lang}": headings,
+            f"all_{lang}": _sections(page.name.replace("/", " "), title, plain),
         }
-        if lang == "nl":
-            doc["parts"] = f"{title}\n{plain}"
         return doc
 
     def _page_lang(self, page: str, langs: dict[str, str] | None = None) -> str:
@@ -675,14 +718,13 @@ class Search:
             "path": page, "title": title, "text": text[:MAX_TEXT_CHARS], "lang": lang,
             "ns": page.split("/", 1)[0] if "/" in page else "",
             "within": "\n".join([*_ancestors(page_key), page_key]),
-            "spell": f"{title}\n{text}", f"title_{lang}": title, f"body_{lang}": text,
+            "spell": f"{title}\n{text}", f"title_{lang}": title,
+            f"all_{lang}": _sections(title, text),
         }
         if author:
             doc["author"] = doc["author_id"] = author
         if updated is not None:
             doc["updated"] = _naive_utc(updated)
-        if lang == "nl":
-            doc["parts"] = f"{title}\n{text}"
         return doc
 
     def _thread_document(self, thread, langs: dict[str, str] | None = None) -> dict:
@@ -711,7 +753,7 @@ class Search:
         # both whole and as its words.
         words = f"{name} {_NAME_PUNCTUATION.sub(' ', name)}"
         return {**doc, "key": FILE_PREFIX + path, "kind": "attachment", "ref": path,
-                "name": words, f"title_{lang}": words}
+                "name": words, f"title_{lang}": words, f"all_{lang}": _sections(words, text)}
 
     # --- threads (from the database, not from git) ---------------------------------------
 
@@ -977,26 +1019,29 @@ class Search:
             return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
         msk = set(Or(mask).docs(searcher)) if mask else set()
         msk = (msk | denied if denied else msk) or None
-        query = And(positive) if positive else Every()
+        matches = [w.match for w in positive]
         memo = self._acl_cache  # emptied whenever the searcher changes
         facets = {"namespace": _ValuesFacet("ns", memo), "tag": _ValuesFacet("tags", memo, True),
                   "author": _ValuesFacet("author_id", memo), "kind": _ValuesFacet("kind", memo)}
         sortedby = sorting.FieldFacet("updated", reverse=True) if sort == "date" else None
+        bonus = [b for w in positive for b in w.bonus]
+        weighting = _Bonus(self._bonus(searcher, bonus)) if bonus and sortedby is None else None
 
         def run(q):
-            return searcher.search(q, limit=offset + limit, filter=flt, mask=msk,
-                                   groupedby=facets, maptype=sorting.Count, sortedby=sortedby)
+            with _weighted(searcher, weighting):
+                return searcher.search(q, limit=offset + limit, filter=flt, mask=msk,
+                                       groupedby=facets, maptype=sorting.Count,
+                                       sortedby=sortedby)
 
-        results = run(query) if query is not NullQuery else None
+        results = run(And(matches) if matches else Every())
         partial = False
-        if (results is None or results.is_empty()) and positive and len(positive) > 1:
-            # A question typed into a portal: the best partial matches, most words first.
-            results = run(Or(positive))
+        if results.is_empty() and len(matches) > 1:
+            # A question typed into a portal: the pages with the most of its words, ranked.
+            best = _Documents(self._most_words(searcher, matches, flt, msk), searcher)
+            results = run(And([best, Or(matches)]))
             partial = True
-        if results is None:
-            return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
         total = len(results)
-        terms = self._highlight_terms(searcher, Or(positive) if positive else None)
+        terms = self._highlight_terms(searcher, Or(matches + bonus) if matches else None)
         hits = tuple(self._hit(h, terms) for h in results[offset:offset + limit])
         suggestion = None
         if total <= FEW_RESULTS or partial:
@@ -1006,7 +1051,8 @@ class Search:
                        limit=limit)
 
     def _build(self, groups, filters: Filters):
-        """(positive clauses, filter queries, mask queries) from the parsed query and UI."""
+        """(positive clauses as _Words, filter queries, mask queries) from the parsed query
+        and the UI filters."""
         positive, restrict, mask = [], [], []
         words = [c for g in groups for c in g if c.kind == "word" and not c.negate]
         drop_stops = len(words) > 1 or any(
@@ -1016,9 +1062,12 @@ class Search:
                 c = group[0]
                 q = self._filter(c.field, c.text)
                 if q is None:  # a filter that cannot be read (since:yesterday) is text
-                    q = self._clause(_Clause("word", f"{c.field} {c.text}"), False)
-                    if q is not None:
-                        (mask if c.negate else positive).append(q)
+                    words = self._clause(_Clause("word", f"{c.field} {c.text}"), False)
+                    if words is not None:
+                        if c.negate:
+                            mask.append(words.match)
+                        else:
+                            positive.append(words)
                 else:
                     (mask if c.negate else restrict).append(q)
                 continue
@@ -1026,8 +1075,13 @@ class Search:
             qs = [q for q in qs if q is not None]
             if not qs:
                 continue
-            q = qs[0] if len(qs) == 1 else Or(qs)
-            (mask if group[0].negate else positive).append(q)
+            if group[0].negate:
+                mask += [w.match for w in qs]
+            elif len(qs) == 1:
+                positive.append(qs[0])
+            else:
+                positive.append(_Words(Or([w.match for w in qs]),
+                                       tuple(b for w in qs for b in w.bonus)))
         for name, value in (("tag", filters.tag), ("ns", filters.prefix),
                             ("author", filters.author), ("since", filters.since)):
             if value:
@@ -1060,41 +1114,65 @@ class Search:
             return DateRange("updated", _naive_utc(start), None)
         return None
 
-    def _clause(self, clause: _Clause, drop_stops: bool):
-        """One word, phrase or prefix, in every language and whitelisted text field."""
+    def _clause(self, clause: _Clause, drop_stops: bool) -> "_Words | None":
+        """One word, phrase or prefix, in both languages: matched in the whole text (or the
+        one field named), with a bonus for the title, headings and name."""
         a = self.analysis
-        fields_ = (clause.field,) if clause.field else TEXT_FIELDS
-        alts = []
+        base = FIELD_OF[clause.field] if clause.field else "all"
+        boost = BONUS.get(base, 1.0)
+        extra = () if clause.field else ("title", "headings")
+        match, bonus = [], []
         if clause.kind == "prefix":
             prefix = "".join(a.terms(a.simple, clause.text))
             if len(prefix) < MIN_PREFIX:
                 return None
             for lang in LANGS:
-                alts += [Prefix(f"{f}_{lang}", prefix, boost=BOOSTS[f]) for f in fields_]
+                match.append(Prefix(f"{base}_{lang}", prefix, boost=boost))
+                bonus += [Prefix(f"{f}_{lang}", prefix, boost=BONUS[f]) for f in extra]
             if not clause.field:
-                alts.append(Prefix("name", prefix, boost=BOOSTS["name"]))
-            return Or(alts)
+                bonus.append(Prefix("name", prefix, boost=BONUS["name"]))
+            return _Words(Or(match), tuple(bonus))
         if drop_stops and clause.kind == "word" and a.fold(clause.text) in a.all_stops:
             return None
         for lang in LANGS:
             terms = a.terms(a.lang[lang], clause.text)
-            for f in fields_:
-                if len(terms) == 1:
-                    alts.append(Term(f"{f}_{lang}", terms[0], boost=BOOSTS[f]))
-                elif terms:
-                    alts.append(Phrase(f"{f}_{lang}", terms, boost=BOOSTS[f]))
-        if not clause.field:
-            names = a.terms(a.simple, clause.text)
-            if len(names) == 1:
-                alts.append(Term("name", names[0], boost=BOOSTS["name"]))
-            elif names:
-                alts.append(Phrase("name", names, boost=BOOSTS["name"]))
-            if clause.kind == "word" and len(names) == 1:
-                alts.append(Term("parts", a.terms(a.parts, clause.text)[0],
-                                 boost=BOOSTS["parts"]))
-        if not alts:
+            if terms:
+                match.append(_words_query(f"{base}_{lang}", terms, boost))
+                bonus += [_words_query(f"{f}_{lang}", terms, BONUS[f]) for f in extra]
+        if not match:
             return None
-        return Or(alts)
+        names = a.terms(a.simple, clause.text) if not clause.field else []
+        if names:
+            bonus.append(_words_query("name", names, BONUS["name"]))
+        return _Words(Or(match), tuple(bonus))
+
+    @staticmethod
+    def _most_words(searcher, matches: list, flt: set | None, msk: set | None) -> set[int]:
+        """The readable documents that match the most clauses: all with the highest count,
+        then the next counts down until there are PARTIAL_MIN (unless that means one)."""
+        counts: Counter[int] = Counter()
+        for q in matches:
+            found = _docs(searcher, q)
+            if flt is not None:
+                found &= flt
+            if msk:
+                found -= msk
+            counts.update(found)
+        if not counts:
+            return set()
+        sizes = Counter(counts.values())
+        need, chosen = max(sizes), 0
+        while need > 1 and chosen + sizes[need] < PARTIAL_MIN:
+            chosen += sizes[need]
+            need -= 1
+        return {doc for doc, n in counts.items() if n >= need}
+
+    @staticmethod
+    def _bonus(searcher, bonus: list) -> dict[int, float]:
+        """Document number -> score of the bonus queries (titles, headings and names are
+        short: these posting lists are too)."""
+        found = searcher.search(Or(bonus), limit=None)
+        return {docnum: score for score, docnum in found.top_n}
 
     def _highlight_terms(self, searcher, query) -> dict[str, frozenset[str]]:
         """Per language, the index terms of the query (prefixes expanded) to mark in text."""
@@ -1107,7 +1185,7 @@ class Search:
         for leaf in query.leaves():
             for fieldname, value in leaf.expanded_terms(reader, phrases=True):
                 base, _, lang = fieldname.rpartition("_")
-                if base in TEXT_FIELDS and lang in found:
+                if lang in found:
                     found[lang].add(value.decode("utf-8") if isinstance(value, bytes) else value)
         return {lang: frozenset(t) for lang, t in found.items()}
 
@@ -1167,7 +1245,7 @@ class Search:
                 if len(word) < 3 or not word.isalpha() or reader.doc_frequency("spell", word):
                     continue
                 found = self._clause(c, False)
-                if found is not None and not searcher.search(found, limit=1, filter=flt,
+                if found is not None and not searcher.search(found.match, limit=1, filter=flt,
                                                              mask=msk).is_empty():
                     continue  # another form of the word matches (stemming, compounds)
                 for candidate in corrector.suggest(word, limit=5, maxdist=2, prefix=1):
@@ -1198,6 +1276,88 @@ class Search:
             return [Suggestion(title=h["title"], path=h["path"]) for h in results]
 
         return self._search_with(work) or []
+
+
+def _docs(searcher, q) -> set[int]:
+    """The documents a query matches, unscored (an OR as the union of its parts' sets: set
+    operations in C beat Whoosh's union matcher)."""
+    if isinstance(q, Or):
+        return set().union(*(_docs(searcher, sub) for sub in q.subqueries))
+    return set(q.docs(searcher))
+
+
+class _Documents(Query):
+    """These documents (index-wide numbers), with no score of their own: ANDed with a query,
+    only they are scored."""
+
+    def __init__(self, docnums: set[int], searcher):
+        self.docnums = sorted(docnums)
+        self.leaves = searcher.leaf_searchers()  # (segment searcher, its first number)
+
+    def __unicode__(self):
+        return f"<{len(self.docnums)} documents>"
+
+    __str__ = __unicode__
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__ and other.docnums == self.docnums
+
+    def __hash__(self):
+        return hash(tuple(self.docnums))
+
+    def estimate_size(self, ixreader):
+        return len(self.docnums)
+
+    def matcher(self, searcher, context=None):
+        # A segment's searcher numbers from 0; the top searcher (docs()) numbers index-wide.
+        offset = next((start for leaf, start in self.leaves if leaf is searcher), 0)
+        end = offset + searcher.doc_count_all()
+        docs = self.docnums
+        ids = [d - offset for d in docs[bisect.bisect_left(docs, offset):
+                                        bisect.bisect_left(docs, end)]]
+        return ListMatcher(ids, all_weights=0.0) if ids else NullMatcher()
+
+
+@dataclass(frozen=True)
+class _Words:
+    """A clause as queries: `match` finds documents, `bonus` only adds to their score."""
+
+    match: object
+    bonus: tuple = ()
+
+
+def _words_query(fieldname: str, terms: list[str], boost: float):
+    if len(terms) == 1:
+        return Term(fieldname, terms[0], boost=boost)
+    return Phrase(fieldname, terms, boost=boost)
+
+
+class _Bonus(scoring.BM25F):
+    """BM25F plus a bonus per document, computed before the search (Whoosh calls `final` for
+    every match)."""
+
+    use_final = True
+
+    def __init__(self, bonus: dict[int, float]):
+        super().__init__()
+        self.bonus = bonus
+
+    def final(self, searcher, docnum, score):
+        return score + self.bonus.get(docnum, 0.0)
+
+
+@contextlib.contextmanager
+def _weighted(searcher, weighting):
+    """Score one search with `weighting` (the caller holds the searcher's lock)."""
+    if weighting is None:
+        yield
+        return
+    saved = searcher.weighting
+    searcher.weighting = weighting
+    try:
+        yield
+    finally:
+        searcher.weighting = saved
 
 
 class _ValuesFacet(sorting.FacetType):

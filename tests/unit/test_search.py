@@ -140,6 +140,46 @@ def test_a_question_falls_back_to_the_best_partial_matches(shared):
     assert found.hits[0].path == "Ops/Processes"
 
 
+def test_partial_matches_are_the_pages_with_the_most_words(wiki, monkeypatch):
+    editor = who(wiki)
+    wiki.pages.save(editor, "Printers", "# Printers\n\nThe printer on floor two jams.\n")
+    wiki.pages.save(editor, "Floors", "# Floors\n\nFloor two has the printer and the "
+                    "coffee.\n")
+    wiki.pages.save(editor, "Coffee", "# Coffee\n\nMachines.\n")
+    question = "why does the printer on floor three jam"
+    assert sorted(paths_of(find(wiki, question))) == ["Floors", "Printers"]  # few: all of them
+    monkeypatch.setattr("wiki.search.PARTIAL_MIN", 1)
+    found = find(wiki, question)  # printer, floor, jam: only Printers has all three
+    assert found.partial and paths_of(found) == ["Printers"] and found.total == 1
+
+
+def test_a_hidden_page_does_not_steer_partial_matches(restricted, monkeypatch):
+    wiki = restricted
+    wiki.pages.save(who(wiki), "Zoo", "# Zoo\n\nA flamingo lives here.\n")
+    monkeypatch.setattr("wiki.search.PARTIAL_MIN", 1)
+    # HR/Salaries has flamingo, budget and team; the reader may not see it.
+    question = "is there a flamingo budget for the team zoo"
+    assert "HR/Salaries" in paths_of(find(wiki, question, user="carol"))
+    # Counted over what the reader may see: Zoo has two of the words, Holidays one.
+    seen = find(wiki, question, user="reader")
+    assert seen.partial and paths_of(seen) == ["Zoo"] and seen.total == 1
+
+
+def test_phrases_stay_within_the_name_title_or_text_and_ignore_compound_parts(shared):
+    # Ops/Processes: its name ends in "processes", its title starts with "killing".
+    assert find(shared, '"processes killing"').total == 0
+    assert paths_of(find(shared, '"killing processes"')) == ["Ops/Processes"]
+    assert paths_of(find(shared, '"kennisdeling voor alle medewerkers"')) == ["Team/Medewerkers"]
+    assert find(shared, '"deling voor alle medewerkers"').total == 0  # a part is no word
+    assert "Team/Medewerkers" in paths_of(find(shared, "kennis deling"))  # as words: parts
+
+
+def test_body_searches_the_whole_text_and_title_only_the_title(shared):
+    assert paths_of(find(shared, "body:nightly")) == ["Ops/Backups"]
+    assert paths_of(find(shared, "heading:first")) == ["Team/Onboarding"]
+    assert find(shared, "heading:laptop").total == 0
+
+
 def test_did_you_mean_comes_from_the_index_vocabulary(shared):
     found = find(shared, "medewerkrs")
     assert found.total == 0 and found.suggestion == "medewerkers"
