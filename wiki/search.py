@@ -52,6 +52,7 @@ from whoosh.analysis import (
     RegexTokenizer,
     StemFilter,
     StopFilter,
+    Token,
 )
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.lang import stopwords_for_language
@@ -194,6 +195,7 @@ class _Analysis:
             if lang == "nl":
                 chain = chain | _CompoundParts()
             self.whole[lang] = chain | StemFilter(lang=lang, cachesize=50_000)
+        self.marking = {lang: _MarkingTokens(self.lang[lang]) for lang in LANGS}
         self.accent_map = accent_map
 
     def fold(self, word: str) -> str:
@@ -201,6 +203,32 @@ class _Analysis:
 
     def terms(self, analyzer, text: str) -> list[str]:
         return [t.text for t in analyzer(text, mode="query")]
+
+
+class _MarkingTokens:
+    """For highlighting: the words of a text with their offsets and their index term (stop
+    words marked stopped), like `analyzer` but in one step, each word analysed once."""
+
+    WORD = re.compile(r"\w+(\.?\w+)*")  # RegexTokenizer's default
+    MEMO = 100_000
+
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+        self.memo: dict[str, str] = {}
+
+    def __call__(self, value, chars=False, mode="", **kwargs):
+        memo, analyzer = self.memo, self.analyzer
+        t = Token(chars=chars, removestops=False, mode=mode)
+        for match in self.WORD.finditer(value):
+            word = match.group(0)
+            term = memo.get(word)
+            if term is None:
+                term = next((x.text for x in analyzer(word, mode="query")), "")
+                if len(memo) < self.MEMO:
+                    memo[word] = term
+            t.text, t.boost, t.stopped = term, 1.0, not term
+            t.startchar, t.endchar = match.start(), match.end()
+            yield t
 
 
 class _Sections(Filter):
@@ -518,6 +546,16 @@ class Search:
         except IndexUnavailable as exc:
             return [f"The search index cannot be used ({exc}); run `wiki reindex`."]
         return []
+
+    def segments(self) -> tuple[int, int]:
+        """(segments, deleted documents not yet merged away) of the current index: what a
+        search pays for beyond its words (each segment is looked up, each deletion filtered)."""
+        ix = self._open()
+        try:
+            with ix.reader() as reader:
+                return len(reader.leaf_readers()), reader.doc_count_all() - reader.doc_count()
+        finally:
+            ix.close()
 
     def recorded(self) -> str | None:
         """The commit the index reflects (None when there is no usable index)."""
@@ -1025,7 +1063,7 @@ class Search:
                   "author": _ValuesFacet("author_id", memo), "kind": _ValuesFacet("kind", memo)}
         sortedby = sorting.FieldFacet("updated", reverse=True) if sort == "date" else None
         bonus = [b for w in positive for b in w.bonus]
-        weighting = _Bonus(self._bonus(searcher, bonus)) if bonus and sortedby is None else None
+        weighting = _Bonus(self._bonus(searcher, bonus)) if sortedby is None else None
 
         def run(q):
             with _weighted(searcher, weighting):
@@ -1037,8 +1075,10 @@ class Search:
         partial = False
         if results.is_empty() and len(matches) > 1:
             # A question typed into a portal: the pages with the most of its words, ranked.
-            best = _Documents(self._most_words(searcher, matches, flt, msk), searcher)
-            results = run(And([best, Or(matches)]))
+            counts = self._most_words(searcher, matches, flt, msk)
+            if weighting is not None:
+                weighting.words = counts
+            results = run(And([_Documents(set(counts), searcher), Or(matches)]))
             partial = True
         total = len(results)
         terms = self._highlight_terms(searcher, Or(matches + bonus) if matches else None)
@@ -1147,9 +1187,11 @@ class Search:
         return _Words(Or(match), tuple(bonus))
 
     @staticmethod
-    def _most_words(searcher, matches: list, flt: set | None, msk: set | None) -> set[int]:
-        """The readable documents that match the most clauses: all with the highest count,
-        then the next counts down until there are PARTIAL_MIN (unless that means one)."""
+    def _most_words(searcher, matches: list, flt: set | None, msk: set | None
+                    ) -> dict[int, int]:
+        """The readable documents that match the most clauses, with how many they match: all
+        with the highest count, then the next counts down until there are PARTIAL_MIN (or the
+        count is one)."""
         counts: Counter[int] = Counter()
         for q in matches:
             found = _docs(searcher, q)
@@ -1159,20 +1201,27 @@ class Search:
                 found -= msk
             counts.update(found)
         if not counts:
-            return set()
+            return {}
         sizes = Counter(counts.values())
         need, chosen = max(sizes), 0
         while need > 1 and chosen + sizes[need] < PARTIAL_MIN:
             chosen += sizes[need]
             need -= 1
-        return {doc for doc, n in counts.items() if n >= need}
+        return {doc: n for doc, n in counts.items() if n >= need}
 
     @staticmethod
     def _bonus(searcher, bonus: list) -> dict[int, float]:
         """Document number -> score of the bonus queries (titles, headings and names are
         short: these posting lists are too)."""
-        found = searcher.search(Or(bonus), limit=None)
-        return {docnum: score for score, docnum in found.top_n}
+        if not bonus:
+            return {}
+        query, scores = Or(bonus), {}
+        for leaf, offset in searcher.leaf_searchers():  # as a collector would, minus the heap
+            matcher = query.matcher(leaf, leaf.context())
+            while matcher.is_active():
+                scores[offset + matcher.id()] = matcher.score()
+                matcher.next()
+        return scores
 
     def _highlight_terms(self, searcher, query) -> dict[str, frozenset[str]]:
         """Per language, the index terms of the query (prefixes expanded) to mark in text."""
@@ -1211,7 +1260,7 @@ class Search:
         if terms:
             fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70,
                                                      charlimit=HIGHLIGHT_CHARS)
-            snippet = highlight.highlight(text, terms, self.analysis.lang[lang], fragmenter,
+            snippet = highlight.highlight(text, terms, self.analysis.marking[lang], fragmenter,
                                           _MarkFormatter(), top=2)
             if snippet:
                 return snippet
@@ -1334,16 +1383,21 @@ def _words_query(fieldname: str, terms: list[str], boost: float):
 
 class _Bonus(scoring.BM25F):
     """BM25F plus a bonus per document, computed before the search (Whoosh calls `final` for
-    every match)."""
+    every match). For partial matches, `words` holds how many of the query's words each
+    document has: more words rank first, the score orders pages with as many (the score
+    becomes words + score / (score + 1))."""
 
     use_final = True
 
     def __init__(self, bonus: dict[int, float]):
         super().__init__()
         self.bonus = bonus
+        self.words: dict[int, int] = {}
 
     def final(self, searcher, docnum, score):
-        return score + self.bonus.get(docnum, 0.0)
+        score += self.bonus.get(docnum, 0.0)
+        words = self.words.get(docnum)
+        return score if words is None else words + score / (score + 1.0)
 
 
 @contextlib.contextmanager

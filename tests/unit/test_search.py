@@ -142,15 +142,18 @@ def test_a_question_falls_back_to_the_best_partial_matches(shared):
 
 def test_partial_matches_are_the_pages_with_the_most_words(wiki, monkeypatch):
     editor = who(wiki)
-    wiki.pages.save(editor, "Printers", "# Printers\n\nThe printer on floor two jams.\n")
-    wiki.pages.save(editor, "Floors", "# Floors\n\nFloor two has the printer and the "
-                    "coffee.\n")
+    wiki.pages.save(editor, "Office", "# Office\n\nA printer on a floor may jam.\n")
+    wiki.pages.save(editor, "Floors", "# Printer floors\n\nEvery floor has a printer. The "
+                    "printer floor is floor two.\n")
     wiki.pages.save(editor, "Coffee", "# Coffee\n\nMachines.\n")
-    question = "why does the printer on floor three jam"
-    assert sorted(paths_of(find(wiki, question))) == ["Floors", "Printers"]  # few: all of them
+    question = "why does the printer on floor three jam"  # no page has "three"
+    found = find(wiki, question)
+    # Few pages: all with any of the words; Office has three of them, Floors two (in its
+    # title too, and more often: it would win on relevance alone).
+    assert found.partial and paths_of(found) == ["Office", "Floors"]
     monkeypatch.setattr("wiki.search.PARTIAL_MIN", 1)
-    found = find(wiki, question)  # printer, floor, jam: only Printers has all three
-    assert found.partial and paths_of(found) == ["Printers"] and found.total == 1
+    found = find(wiki, question)  # enough with three words: only those
+    assert found.partial and paths_of(found) == ["Office"] and found.total == 1
 
 
 def test_a_hidden_page_does_not_steer_partial_matches(restricted, monkeypatch):
