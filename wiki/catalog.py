@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 
 from wiki import paths
 from wiki.db import DERIVED_TABLES, Database, LinkRow, PageRow, RevisionRow, State, TagRow
@@ -25,6 +25,7 @@ from wiki.repo import CommitInfo, Repository
 INDEXED = "indexed_commit"
 GENERATION = "generation"
 BATCH_TREE_THRESHOLD = 20  # above this many changed pages, one ls-tree beats one call each
+KEYS_PER_STATEMENT = 500  # page keys in one `IN (…)` (SQLite allows 32,766 variables)
 MEMO_LIMIT = 20_000  # answers remembered per process for the current HEAD
 
 
@@ -215,30 +216,44 @@ class Catalog:
         else:
             blobs = {k: self.repo.blob_id(head, p) for k, p in alive.items()}
         texts = self.repo.read_many([b for b in blobs.values() if b])
+        # The changed pages' rows go, then come back in bulk (a full rebuild writes every
+        # page: one statement per table and chunk instead of three per page).
+        keys = list(final_path)
+        for start in range(0, len(keys), KEYS_PER_STATEMENT):
+            chunk = keys[start:start + KEYS_PER_STATEMENT]
+            s.execute(delete(LinkRow).where(LinkRow.source_key.in_(chunk)))
+            s.execute(delete(TagRow).where(TagRow.page_key.in_(chunk)))
+            s.execute(delete(PageRow).where(PageRow.key.in_(chunk)))
         changes: list[PageChange] = []
+        rows: list[dict] = []
+        links: dict[tuple[str, str], str] = {}
+        tags: set[tuple[str, str]] = set()
         for key, path in final_path.items():
-            s.execute(delete(LinkRow).where(LinkRow.source_key == key))
-            s.execute(delete(TagRow).where(TagRow.page_key == key))
             blob = blobs.get(key)
             if not path or not blob:
-                s.execute(delete(PageRow).where(PageRow.key == key))
                 changes.append(PageChange(key, None, None, None, None))
                 continue
             text = texts[blob].decode("utf-8", errors="replace")
             rendered = self.renderer.render(text, cache_key=blob)
             name = paths.from_file(path)
             commit = last_commit[key]
-            row = PageRow(key=key, name=name, blob=blob,
-                          title=rendered.title or paths.leaf(name), tags=" ".join(rendered.tags),
-                          lang=rendered.lang or "", revision=commit.id,
-                          author_name=commit.author.name, author_email=commit.author.email,
-                          updated=commit.date)
-            s.merge(row)
-            for target in rendered.links:
-                s.merge(LinkRow(source_key=key, target_key=paths.key(target), target_name=target))
-            for tag in rendered.tags:
-                s.merge(TagRow(page_key=key, tag=tag))
-            changes.append(PageChange(key, name, blob, text, _page(row)))
+            row = dict(key=key, name=name, blob=blob,
+                       title=rendered.title or paths.leaf(name), tags=" ".join(rendered.tags),
+                       lang=rendered.lang or "", revision=commit.id,
+                       author_name=commit.author.name, author_email=commit.author.email,
+                       updated=commit.date)
+            rows.append(row)
+            for target in rendered.links:  # a target linked twice: the last name (as before)
+                links[key, paths.key(target)] = target
+            tags.update((key, tag) for tag in rendered.tags)
+            changes.append(PageChange(key, name, blob, text, _page(PageRow(**row))))
+        if rows:
+            s.execute(insert(PageRow), rows)
+        if links:
+            s.execute(insert(LinkRow), [dict(source_key=k, target_key=t, target_name=n)
+                                        for (k, t), n in links.items()])
+        if tags:
+            s.execute(insert(TagRow), [dict(page_key=k, tag=t) for k, t in tags])
         return changes
 
     # --- questions -----------------------------------------------------------------------------
