@@ -112,6 +112,7 @@ SECTION = "\x1e"  # separates the name, title and text in `all_<lang>` (takes a 
 # so no phrase spans two)
 FEW_RESULTS = 3  # at most this many results: look for "did you mean"
 PARTIAL_MIN = 20  # partial matches: pages with the most words, fewer words until this many
+QUESTION_CLAUSES = 4  # from this many words on, count words per page before any AND
 # Relevance: a word in the title counts far more than one in the text (a bonus on top of the
 # score in `all_<lang>`).
 BONUS = {"title": 6.0, "name": 4.0, "headings": 2.0}
@@ -1071,11 +1072,21 @@ class Search:
                                        groupedby=facets, maptype=sorting.Count,
                                        sortedby=sortedby)
 
-        results = run(And(matches) if matches else Every())
+        counts = None
+        if len(matches) >= QUESTION_CLAUSES:
+            # Mostly a question that no page answers with every word: count the words per
+            # page with set operations, instead of letting Whoosh's AND find nothing slowly.
+            counts = self._counts(searcher, matches, flt, msk)
+            every = {doc for doc, n in counts.items() if n == len(matches)}
+            results = run(And([_Documents(every, searcher), Or(matches)])) if every else None
+        else:
+            results = run(And(matches) if matches else Every())
         partial = False
-        if results.is_empty() and len(matches) > 1:
-            # A question typed into a portal: the pages with the most of its words, ranked.
-            counts = self._most_words(searcher, matches, flt, msk)
+        if (results is None or results.is_empty()) and len(matches) > 1:
+            # The pages with the most of the words, ranked (see _Bonus).
+            if counts is None:
+                counts = self._counts(searcher, matches, flt, msk)
+            counts = _most_words(counts)
             if weighting is not None:
                 weighting.words = counts
             results = run(And([_Documents(set(counts), searcher), Or(matches)]))
@@ -1187,11 +1198,8 @@ class Search:
         return _Words(Or(match), tuple(bonus))
 
     @staticmethod
-    def _most_words(searcher, matches: list, flt: set | None, msk: set | None
-                    ) -> dict[int, int]:
-        """The readable documents that match the most clauses, with how many they match: all
-        with the highest count, then the next counts down until there are PARTIAL_MIN (or the
-        count is one)."""
+    def _counts(searcher, matches: list, flt: set | None, msk: set | None) -> Counter[int]:
+        """How many of the clauses each readable document matches."""
         counts: Counter[int] = Counter()
         for q in matches:
             found = _docs(searcher, q)
@@ -1200,14 +1208,7 @@ class Search:
             if msk:
                 found -= msk
             counts.update(found)
-        if not counts:
-            return {}
-        sizes = Counter(counts.values())
-        need, chosen = max(sizes), 0
-        while need > 1 and chosen + sizes[need] < PARTIAL_MIN:
-            chosen += sizes[need]
-            need -= 1
-        return {doc: n for doc, n in counts.items() if n >= need}
+        return counts
 
     @staticmethod
     def _bonus(searcher, bonus: list) -> dict[int, float]:
@@ -1325,6 +1326,20 @@ class Search:
             return [Suggestion(title=h["title"], path=h["path"]) for h in results]
 
         return self._search_with(work) or []
+
+
+def _most_words(counts: Counter[int]) -> dict[int, int]:
+    """The documents that match the most clauses, with how many they match: all with the
+    highest count, then the next counts down until there are PARTIAL_MIN (or the count is
+    one)."""
+    if not counts:
+        return {}
+    sizes = Counter(counts.values())
+    need, chosen = max(sizes), 0
+    while need > 1 and chosen + sizes[need] < PARTIAL_MIN:
+        chosen += sizes[need]
+        need -= 1
+    return {doc: n for doc, n in counts.items() if n >= need}
 
 
 def _docs(searcher, q) -> set[int]:
