@@ -156,8 +156,8 @@ def age(services, account, limit: int = 20) -> int:
     saves = 0
     while services.search.segments()[0] < MERGE_AFTER_SEGMENTS and saves < limit:
         name = names[saves].removesuffix(".md")
-        services.pages.save(account, name, f"# {name}\n\nEdited for the benchmark: list "
-                            "files, show disk usage.\n")
+        services.pages.save(account, name, f"# {name}\n\nEdited for the benchmark "
+                            f"({time.time_ns()}): list files, show disk usage.\n")
         saves += 1
     return saves
 
