@@ -30,6 +30,7 @@ import bisect
 import contextlib
 import gc
 import html
+import itertools
 import logging
 import os
 import re
@@ -942,8 +943,9 @@ class Search:
 
     # --- reading -------------------------------------------------------------------------
 
-    def _search_with(self, work):
-        """Run `work(searcher)` on an up-to-date searcher; None while the index is building."""
+    def _search_with(self, work, failed):
+        """Run `work(searcher)` on an up-to-date searcher; None while the index is building,
+        `failed` when this search fails on an index that reads fine."""
         self.catalog.ensure_current()
         if self.recorded() != self.repo.head() and not self.ensure_current():
             return None
@@ -954,10 +956,15 @@ class Search:
             except IndexUnavailable:
                 self._drop_searcher()
             except Exception:
-                # A truncated or damaged segment shows up only when read: rebuild it.
-                log.exception("the search index is damaged: rebuilding")
                 self._drop_searcher()
                 quiet.leaked()
+                if self._readable():
+                    # The query failed, not the index: no rebuild (which the same query
+                    # could otherwise set off again and again).
+                    log.exception("a search failed on a readable index")
+                    return failed
+                # A truncated or damaged segment shows up only when read: rebuild it.
+                log.exception("the search index is damaged: rebuilding")
         gen = self._current()
         if gen is not None:
             with contextlib.suppress(OSError):
@@ -971,6 +978,26 @@ class Search:
                 log.exception("the rebuilt search index cannot be read")
                 self._drop_searcher()
                 return None
+
+    def _readable(self) -> bool:
+        """Whether a fresh reader of the current index opens, searches and reads its terms
+        and stored fields (after a failed search: is the index damaged?)."""
+        try:
+            ix = self._open()
+        except IndexUnavailable:
+            return False
+        try:
+            with ix.searcher() as searcher:
+                for hit in searcher.search(Every(), limit=1):
+                    hit.fields()
+                for fieldname in ("key", *(f"all_{lang}" for lang in LANGS)):
+                    for _term in itertools.islice(searcher.lexicon(fieldname), 100):
+                        pass
+            return True
+        except Exception:
+            return False
+        finally:
+            ix.close()
 
     def _fresh_searcher(self):
         gen = self._current()
@@ -1038,7 +1065,8 @@ class Search:
         if not groups and not any(vars(filters).values()):
             return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
         found = self._search_with(
-            lambda s: self._run(s, text, groups, filters, account, offset, limit, sort))
+            lambda s: self._run(s, text, groups, filters, account, offset, limit, sort),
+            failed=Results(query=text, total=0, hits=(), offset=offset, limit=limit))
         if found is None:
             return Results(query=text, total=0, hits=(), indexing=True, offset=offset,
                            limit=limit)
@@ -1325,7 +1353,7 @@ class Search:
             results = searcher.search(query, limit=limit, filter=allowed, mask=denied or None)
             return [Suggestion(title=h["title"], path=h["path"]) for h in results]
 
-        return self._search_with(work) or []
+        return self._search_with(work, failed=[]) or []
 
 
 def _most_words(counts: Counter[int]) -> dict[int, int]:

@@ -242,6 +242,24 @@ def test_a_deleted_or_damaged_index_is_rebuilt(wiki, settings):
     assert not found.indexing and paths_of(found) == ["Notes"]
 
 
+def test_a_search_that_fails_on_a_sound_index_does_not_rebuild_it(wiki, settings, monkeypatch,
+                                                                   caplog):
+    assert find(wiki, "fox").total == 1
+    gen = (Path(settings.index) / "current").resolve()
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in building this query")
+
+    monkeypatch.setattr(wiki.search, "_bonus", broken)
+    found = find(wiki, "fox")
+    assert found.total == 0 and not found.indexing  # an empty answer, not "indexing"
+    assert "a search failed on a readable index" in caplog.text
+    monkeypatch.undo()
+    assert (Path(settings.index) / "current").resolve() == gen  # the same generation
+    assert wiki.search.recorded() == wiki.repo.head()
+    assert paths_of(find(wiki, "fox")) == ["Notes"]
+
+
 def test_catch_up_from_the_recorded_commit(wiki):
     find(wiki, "fox")
     recorded = wiki.search.recorded()
