@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from whoosh import highlight, index, scoring, sorting
+from whoosh import collectors, highlight, index, scoring, sorting
 from whoosh.analysis import (
     CharsetFilter,
     Filter,
@@ -114,6 +114,8 @@ SECTION = "\x1e"  # separates the name, title and text in `all_<lang>` (takes a 
 FEW_RESULTS = 3  # at most this many results: look for "did you mean"
 PARTIAL_MIN = 20  # partial matches: pages with the most words, fewer words until this many
 QUESTION_CLAUSES = 4  # from this many words on, count words per page before any AND
+FACETS = (("namespace", "ns", False), ("tag", "tags", True), ("author", "author_id", False),
+          ("kind", "kind", False))  # (name, field, several values per document)
 # Relevance: a word in the title counts far more than one in the text (a bonus on top of the
 # score in `all_<lang>`).
 BONUS = {"title": 6.0, "name": 4.0, "headings": 2.0}
@@ -1087,18 +1089,21 @@ class Search:
         msk = set(Or(mask).docs(searcher)) if mask else set()
         msk = (msk | denied if denied else msk) or None
         matches = [w.match for w in positive]
-        memo = self._acl_cache  # emptied whenever the searcher changes
-        facets = {"namespace": _ValuesFacet("ns", memo), "tag": _ValuesFacet("tags", memo, True),
-                  "author": _ValuesFacet("author_id", memo), "kind": _ValuesFacet("kind", memo)}
-        sortedby = sorting.FieldFacet("updated", reverse=True) if sort == "date" else None
         bonus = [b for w in positive for b in w.bonus]
-        weighting = _Bonus(self._bonus(searcher, bonus)) if sortedby is None else None
+        weighting = _Bonus(self._bonus(searcher, bonus)) if sort != "date" else None
+        matched: list[int] = []  # every match, for the total and the facets
 
         def run(q):
+            matched.clear()
+            if sort == "date":
+                inner = _SortedRemembering(matched, sorting.FieldFacet("updated", reverse=True),
+                                           limit=offset + limit)
+            else:
+                inner = _TopRemembering(matched, limit=offset + limit)
+            collector = collectors.FilterCollector(inner, allow=flt, restrict=msk)
             with _weighted(searcher, weighting):
-                return searcher.search(q, limit=offset + limit, filter=flt, mask=msk,
-                                       groupedby=facets, maptype=sorting.Count,
-                                       sortedby=sortedby)
+                searcher.search_with_collector(q, collector)
+            return collector.results()
 
         counts = None
         if len(matches) >= QUESTION_CLAUSES:
@@ -1119,15 +1124,15 @@ class Search:
                 weighting.words = counts
             results = run(And([_Documents(set(counts), searcher), Or(matches)]))
             partial = True
-        total = len(results)
+        total = len(matched)
         terms = self._highlight_terms(searcher, Or(matches + bonus) if matches else None)
         hits = tuple(self._hit(h, terms) for h in results[offset:offset + limit])
         suggestion = None
         if total <= FEW_RESULTS or partial:
             suggestion = self._did_you_mean(searcher, text, groups, flt, msk)
         return Results(query=text, total=total, hits=hits, suggestion=suggestion,
-                       partial=partial, facets=self._facets(results), offset=offset,
-                       limit=limit)
+                       partial=partial, facets=self._facets(searcher, matched),
+                       offset=offset, limit=limit)
 
     def _build(self, groups, filters: Filters):
         """(positive clauses as _Words, filter queries, mask queries) from the parsed query
@@ -1296,17 +1301,35 @@ class Search:
         short = text[:SNIPPET_CHARS]
         return html.escape(short + ("…" if len(text) > SNIPPET_CHARS else ""), quote=False)
 
-    def _facets(self, results) -> dict[str, tuple[tuple[str, int], ...]]:
+    def _facets(self, searcher, matched: list[int]) -> dict[str, tuple[tuple[str, int], ...]]:
+        """The 20 commonest values of each facet among the matched documents."""
         out = {}
-        for name in ("namespace", "tag", "author", "kind"):
-            try:
-                groups = results.groups(name)
-            except (KeyError, ValueError):
-                groups = {}
+        for name, fieldname, many in FACETS:
+            values = self._values(searcher, fieldname, many)
+            if many:
+                counts = Counter(v for doc in matched for v in values[doc])
+            else:
+                counts = Counter(map(values.__getitem__, matched))
             items = [(k.decode("utf-8") if isinstance(k, bytes) else str(k), n)
-                     for k, n in groups.items() if k not in (None, "", b"")]
+                     for k, n in counts.items() if k not in (None, "", b"")]
             out[name] = tuple(sorted(items, key=lambda kv: (-kv[1], kv[0].casefold()))[:20])
         return out
+
+    def _values(self, searcher, fieldname: str, many: bool) -> list:
+        """A field's value (or values) per document number, read once per searcher.
+
+        Whoosh's FieldFacet reads a column from disk for every matching document, and for a
+        field with several values per document (tags) walks every posting of the field at
+        every search: a broad query at 10,000 pages spent more time counting facets than
+        finding pages."""
+        memo = self._acl_cache  # emptied whenever the searcher changes
+        key = ("values", fieldname)
+        if key not in memo:
+            values: list = []
+            for leaf, _offset in searcher.leaf_searchers():  # in document number order
+                values += _segment_values(leaf, fieldname, many)
+            memo[key] = values
+        return memo[key]
 
     def _did_you_mean(self, searcher, text, groups, flt, msk) -> str | None:
         """Replace words the index does not know by close words some readable page has."""
@@ -1457,57 +1480,43 @@ def _weighted(searcher, weighting):
         searcher.weighting = saved
 
 
-class _ValuesFacet(sorting.FacetType):
-    """Group by a field's values, read once per index segment and kept with the searcher.
-
-    Whoosh's FieldFacet reads a column from disk for every matching document, and for a field
-    with several values per document (tags) walks every posting of the field at every search:
-    a broad query at 10,000 pages spent more time counting facets than finding pages.
-    """
-
-    def __init__(self, fieldname: str, memo: dict, overlap: bool = False):
-        self.fieldname = fieldname
-        self.memo = memo
-        self.overlap = overlap
-
-    def categorizer(self, global_searcher):
-        return _ValuesCategorizer(self.fieldname, self.memo, self.overlap)
+def _segment_values(segment_searcher, fieldname: str, many: bool) -> list:
+    """One segment's values of a field by document number (lists of values when `many`)."""
+    reader = segment_searcher.reader()
+    if not many and reader.has_column(fieldname):
+        return list(reader.column_reader(fieldname, translate=True))
+    field = segment_searcher.schema[fieldname]
+    lists: list[list] = [[] for _ in range(reader.doc_count_all())]
+    for btext in field.sortable_terms(reader, fieldname):
+        text = field.from_bytes(btext)
+        for docnum in reader.postings(fieldname, btext).all_ids():
+            lists[docnum].append(text)
+    return lists if many else [values[0] if values else None for values in lists]
 
 
-class _ValuesCategorizer(sorting.Categorizer):
-    def __init__(self, fieldname: str, memo: dict, overlap: bool):
-        self.fieldname = fieldname
-        self.memo = memo
-        self.allow_overlap = overlap
-        self._values: list = []
+class _TopRemembering(collectors.TopCollector):
+    """The top N by score, and every matching document number in `matched` (facets are then
+    counted in one pass, not by Whoosh's facet collector at every match)."""
 
-    def set_searcher(self, segment_searcher, docoffset):
-        reader = segment_searcher.reader()
-        key = ("facet", self.fieldname, id(reader))
-        found = self.memo.get(key)
-        if found is None or found[0] is not reader:
-            found = (reader, self._read(segment_searcher, reader))
-            self.memo[key] = found
-        self._values = found[1]
+    def __init__(self, matched: list, **kwargs):
+        super().__init__(**kwargs)
+        self.matched = matched
 
-    def _read(self, segment_searcher, reader) -> list:
-        if not self.allow_overlap and reader.has_column(self.fieldname):
-            return list(reader.column_reader(self.fieldname, translate=True))
-        field = segment_searcher.schema[self.fieldname]
-        lists: list[list] = [[] for _ in range(reader.doc_count_all())]
-        for btext in field.sortable_terms(reader, self.fieldname):
-            text = field.from_bytes(btext)
-            for docnum in reader.postings(self.fieldname, btext).all_ids():
-                lists[docnum].append(text)
-        if self.allow_overlap:
-            return lists
-        return [values[0] if values else None for values in lists]
+    def _collect(self, global_docnum, score):
+        self.matched.append(global_docnum)
+        return super()._collect(global_docnum, score)
 
-    def key_for(self, matcher, segment_docnum):
-        return self._values[segment_docnum]
 
-    def keys_for(self, matcher, segment_docnum):
-        return self._values[segment_docnum] or [None]
+class _SortedRemembering(collectors.SortingCollector):
+    """The first N by a sort key, and every matching document number in `matched`."""
+
+    def __init__(self, matched: list, sortedby, **kwargs):
+        super().__init__(sortedby, **kwargs)
+        self.matched = matched
+
+    def collect(self, sub_docnum):
+        self.matched.append(self.offset + sub_docnum)
+        return super().collect(sub_docnum)
 
 
 class _MarkFormatter(highlight.Formatter):
