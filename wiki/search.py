@@ -1499,7 +1499,10 @@ class _TopRemembering(collectors.TopCollector):
     counted in one pass, not by Whoosh's facet collector at every match)."""
 
     def __init__(self, matched: list, **kwargs):
-        super().__init__(**kwargs)
+        # Every match must be seen: no block skipping, and no matcher replacement (which drops
+        # the parts of a query that cannot reach the top N any more, such as the other
+        # language's field, and with them matches that count and might have a bonus).
+        super().__init__(usequality=False, replace=0, **kwargs)
         self.matched = matched
 
     def _collect(self, global_docnum, score):

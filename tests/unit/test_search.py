@@ -183,6 +183,23 @@ def test_body_searches_the_whole_text_and_title_only_the_title(shared):
     assert find(shared, "heading:laptop").total == 0
 
 
+def test_totals_and_facets_count_every_match_beyond_the_first_page(wiki):
+    editor = who(wiki)
+    # Strong English matches first (each stronger than the last, so the top five keep
+    # changing), weak Dutch ones after them: a top-N search may stop looking at the Dutch
+    # field once it cannot reach the top five, but every match must still be counted.
+    for i in range(12):
+        wiki.pages.save(editor, f"Zoo/Zebra-{i}", f"# Zebra {i}\n\n" + "zebra " * (i + 1))
+    for i in range(3):
+        wiki.pages.save(editor, f"Dierentuin/Pagina{i}", f"---\nlang: nl\n---\n# Pagina {i}\n\n"
+                        f"Een lange tekst over van alles, met een keer het woord zebra {i}.\n")
+    found = find(wiki, "zebra", limit=5)
+    assert found.total == 15 and len(found.hits) == 5
+    assert dict(found.facets["namespace"]) == {"Zoo": 12, "Dierentuin": 3}
+    last = find(wiki, "zebra", limit=5, offset=10)  # the last page of results
+    assert sorted(paths_of(last))[:3] == [f"Dierentuin/Pagina{i}" for i in range(3)]
+
+
 def test_did_you_mean_comes_from_the_index_vocabulary(shared):
     found = find(shared, "medewerkrs")
     assert found.total == 0 and found.suggestion == "medewerkers"
