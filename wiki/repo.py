@@ -1,8 +1,8 @@
 """The git repository: the only module that runs git.
 
 Content lives in a bare repository. The web never writes through a working tree or any index
-(the `index.lock` races of working-tree commits lost files): `commit` writes blobs
-(`hash-object`), the rewritten folders (`mktree`) and the commit (`commit-tree`), then moves
+(the `index.lock` races of working-tree commits lost files): `commit` writes blobs and the
+rewritten folders (`hash-object`), then the commit (`commit-tree`), then moves
 the branch with `update-ref NEW OLD`, a compare-and-swap, under one cross-process write lock.
 
 git is called directly with argument lists, never through a shell. Every revision that may
@@ -634,12 +634,14 @@ class Repository:
             raise NothingToCommit()
         new_blobs = {oid: writes[p] for p, oid in blob_ids.items() if not folders.has(oid)}
         if new_blobs:
-            written = self._hash_blobs(list(new_blobs.values()))
+            written = self._hash_objects("blob", list(new_blobs.values()))
             if written != list(new_blobs):
                 raise GitError(["hash-object"], 0, "object ids differ from the expected ones")
-        made = self._git("mktree", "-z", "--batch", input=_mktree_input(trees)).stdout.split()
-        if [oid.decode() for oid in made] != [oid for oid, _ in trees]:
-            raise GitError(["mktree"], 0, "tree ids differ from the expected ones")
+        # The folders as git stores them, written by `hash-object -t tree` (which checks the
+        # format): `mktree` parses text and sorts, 80 ms for a folder of 4,600 files.
+        made = self._hash_objects("tree", [_serialize_tree(entries) for _oid, entries in trees])
+        if made != [oid for oid, _ in trees]:
+            raise GitError(["hash-object"], 0, "tree ids differ from the expected ones")
 
         name = _clean_ident(author.name) or "Anonymous"
         email = _clean_ident(author.email)
@@ -654,14 +656,15 @@ class Repository:
         self._derive_tree(parent, new, blob_ids, deletes)
         return new
 
-    def _hash_blobs(self, blobs: list[bytes]) -> list[str]:
+    def _hash_objects(self, kind: str, objects: list[bytes]) -> list[str]:
+        """Write objects of one kind ("blob" or "tree") in one git process; their ids."""
         with tempfile.TemporaryDirectory(prefix="kennis-commit-") as tmp:
             names = []
-            for number, data in enumerate(blobs):
-                file = Path(tmp) / f"blob{number}"
+            for number, data in enumerate(objects):
+                file = Path(tmp) / f"{kind}{number}"
                 file.write_bytes(data)
                 names.append(str(file))
-            out = self._git("hash-object", "-w", "--no-filters", "--stdin-paths",
+            out = self._git("hash-object", "-t", kind, "-w", "--no-filters", "--stdin-paths",
                             input="".join(f"{n}\n" for n in names).encode()).stdout
         return out.decode().split()
 
@@ -823,21 +826,6 @@ def _parse_tree(data: bytes, id_bytes: int) -> dict[bytes, tuple[str, str]]:
         entries[data[space + 1:nul]] = (mode, data[nul + 1:nul + 1 + id_bytes].hex())
         pos = nul + 1 + id_bytes
     return entries
-
-
-def _mktree_input(trees: list[tuple[str, dict[bytes, tuple[str, str]]]]) -> bytes:
-    blocks = []
-    for _oid, entries in trees:
-        lines = []
-        for name, (mode, oid) in entries.items():
-            number = int(mode, 8)
-            kind = "tree" if number == _TREE_MODE else "commit" if number == _GITLINK_MODE \
-                else "blob"
-            lines.append(f"{number:o} {kind} {oid}\t".encode() + name + b"\0")
-        blocks.append(b"".join(lines))
-    # `mktree -z --batch`: trees are separated by an empty record; an empty last tree needs
-    # its own terminating record, or mktree sees plain end of input.
-    return b"\0".join(blocks) + (b"\0" if not blocks[-1] else b"")
 
 
 def _split(path: str) -> tuple[str, bytes]:
