@@ -33,19 +33,22 @@ import html
 import itertools
 import logging
 import os
+import pickle
 import re
 import shutil
+import struct
 import threading
 import time
 import uuid
 import warnings
-from collections import Counter
+import zlib
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from whoosh import collectors, highlight, index, scoring, sorting
+from whoosh import collectors, formats, highlight, index, scoring, sorting
 from whoosh.analysis import (
     CharsetFilter,
     Filter,
@@ -68,6 +71,7 @@ from whoosh.query import (
     Phrase,
     Prefix,
     Query,
+    Require,
     Term,
 )
 from whoosh.support.charset import accent_map
@@ -80,7 +84,7 @@ from wiki.users import Account
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "kennis-search-5"  # bump when fields or analysis change: forces a rebuild
+SCHEMA_VERSION = "kennis-search-6"  # bump when fields or analysis change: forces a rebuild
 MERGE_AFTER_SEGMENTS = 8  # a save merges index segments only once this many have piled up
 COLLECT_AFTER_WRITES = 8  # index writes between full garbage collections
 LANGS = ("en", "nl")
@@ -108,12 +112,16 @@ MIN_PREFIX = 2
 COMPOUND_MIN = 8  # Dutch words at least this long are split into parts
 COMPOUND_PART = 4  # shortest part kept
 PART_WEIGHT = 0.3  # a compound's part counts this much of a whole word
-PART_SHIFT = 1 << 20  # parts sit this far from their word, so phrases never use them
+PART_BASE = 1 << 20  # parts follow the text from this position on, two apart: no phrase
+# uses them, and they do not count in a page's length
 SECTION = "\x1e"  # separates the name, title and text in `all_<lang>` (takes a position,
 # so no phrase spans two)
 FEW_RESULTS = 3  # at most this many results: look for "did you mean"
 PARTIAL_MIN = 20  # partial matches: pages with the most words, fewer words until this many
 QUESTION_CLAUSES = 4  # from this many words on, count words per page before any AND
+# What reading a damaged index raises (a bad compressed block, a short read, a broken
+# pickle): always a rebuild, even when other parts of the index still read fine.
+DAMAGE = (zlib.error, struct.error, EOFError, OSError, pickle.UnpicklingError)
 FACETS = (("namespace", "ns", False), ("tag", "tags", True), ("author", "author_id", False),
           ("kind", "kind", False))  # (name, field, several values per document)
 # Relevance: a word in the title counts far more than one in the text (a bonus on top of the
@@ -246,28 +254,54 @@ class _Sections(Filter):
 
 
 class _CompoundParts(Filter):
-    """After a long Dutch word, its leading and trailing parts at a low weight (the stemmer
-    that follows stems them), so that `kennis` and `deling` find `kennisdeling`; far from the
-    word's position, so that no phrase is made of them. No dictionary: it also matches
-    non-compounds that happen to start or end alike (documented in the README), which is why
-    a part weighs little."""
+    """After the text, the leading and trailing parts of its long Dutch words at a low weight
+    (the stemmer that follows stems them), so that `kennis` and `deling` find `kennisdeling`.
+
+    The parts come after every word, from PART_BASE on, each word's parts two positions after
+    the last word's: positions stay in order (Whoosh's phrase matcher needs that), no phrase
+    is made of parts or of a part and a word, and `_WordPositions` leaves them out of the
+    length. No dictionary: it also matches non-compounds that happen to start or end alike
+    (documented in the README), which is why a part weighs little."""
 
     def __call__(self, tokens):
+        pending: list[list[str]] = []
+        t = None
         for t in tokens:
             word = t.text
             yield t
             if t.mode == "query" or len(word) < COMPOUND_MIN or not word.isalpha():
                 continue
             cuts = range(COMPOUND_PART, len(word) - COMPOUND_PART + 1)
-            parts = {word[:i] for i in cuts} | {word[i:] for i in cuts}
+            pending.append(sorted({word[:i] for i in cuts} | {word[i:] for i in cuts}))
+        if t is None:
+            return
+        for number, parts in enumerate(pending):
+            t.boost = PART_WEIGHT
             if t.positions:
-                t.pos += PART_SHIFT
-            for part in sorted(parts):
-                t.text, t.boost = part, PART_WEIGHT
+                t.pos = PART_BASE + 2 * number
+            for part in parts:
+                t.text = part
                 yield t
-            if t.positions:
-                t.pos -= PART_SHIFT
-            t.boost = 1.0
+
+
+class _WordPositions(formats.Positions):
+    """Whoosh's Positions, except that a page's length counts its words only: the compound
+    parts (from PART_BASE on) would make a page of long Dutch words look long to BM25."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        poses: dict[str, list[int]] = defaultdict(list)
+        weights: dict[str, float] = defaultdict(float)
+        kwargs["positions"] = True
+        kwargs["boosts"] = True
+        for t in formats.tokens(value, analyzer, kwargs):
+            positions = poses[t.text]
+            if positions and positions[-1] == t.pos:
+                continue  # two parts of a word that stem alike count once
+            positions.append(t.pos)
+            weights[t.text] += t.boost
+        for word, positions in poses.items():
+            words = bisect.bisect_left(positions, PART_BASE)
+            yield word, words, weights[word] * self.field_boost, self.encode(positions)
 
 
 def _schema(analysis: _Analysis) -> Schema:
@@ -293,6 +327,7 @@ def _schema(analysis: _Analysis) -> Schema:
     }
     for lang in LANGS:
         fields_[f"all_{lang}"] = TEXT(analyzer=analysis.whole[lang])
+        fields_[f"all_{lang}"].format = _WordPositions()
         fields_[f"title_{lang}"] = TEXT(analyzer=analysis.lang[lang])
         fields_[f"headings_{lang}"] = TEXT(analyzer=analysis.lang[lang])
     return Schema(**fields_)
@@ -957,10 +992,10 @@ class Search:
                 return work(searcher)
             except IndexUnavailable:
                 self._drop_searcher()
-            except Exception:
+            except Exception as exc:
                 self._drop_searcher()
                 quiet.leaked()
-                if self._readable():
+                if not isinstance(exc, DAMAGE) and self._readable():
                     # The query failed, not the index: no rebuild (which the same query
                     # could otherwise set off again and again).
                     log.exception("a search failed on a readable index")
@@ -1111,7 +1146,7 @@ class Search:
             # page with set operations, instead of letting Whoosh's AND find nothing slowly.
             counts = self._counts(searcher, matches, flt, msk)
             every = {doc for doc, n in counts.items() if n == len(matches)}
-            results = run(And([_Documents(every, searcher), Or(matches)])) if every else None
+            results = run(Require(Or(matches), _Documents(every, searcher))) if every else None
         else:
             results = run(And(matches) if matches else Every())
         partial = False
@@ -1122,7 +1157,7 @@ class Search:
             counts = _most_words(counts)
             if weighting is not None:
                 weighting.words = counts
-            results = run(And([_Documents(set(counts), searcher), Or(matches)]))
+            results = run(Require(Or(matches), _Documents(set(counts), searcher)))
             partial = True
         total = len(matched)
         terms = self._highlight_terms(searcher, Or(matches + bonus) if matches else None)
@@ -1402,8 +1437,8 @@ def _docs(searcher, q) -> set[int]:
 
 
 class _Documents(Query):
-    """These documents (index-wide numbers), with no score of their own: ANDed with a query,
-    only they are scored."""
+    """These documents (index-wide numbers): `Require(query, _Documents(…))` scores only them,
+    with the query's score."""
 
     def __init__(self, docnums: set[int], searcher):
         self.docnums = sorted(docnums)

@@ -4,6 +4,7 @@ recovery, several writing processes and the read filter (no Flask app)."""
 import multiprocessing
 import shutil
 import tarfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,28 @@ def test_phrases_stay_within_the_name_title_or_text_and_ignore_compound_parts(sh
     assert "Team/Medewerkers" in paths_of(find(shared, "kennis deling"))  # as words: parts
 
 
+def test_compound_parts_neither_hide_nor_make_phrases(wiki):
+    editor = who(wiki)
+    wiki.pages.save(editor, "Kennisdeling", "---\nlang: nl\n---\n# Kennisdeling\n\n"
+                    "Wij delen graag onze kennis met collega's.\n")
+    wiki.pages.save(editor, "Bank", "---\nlang: nl\n---\n# Bank\n\n"
+                    "De kennisbank afdelingsmedewerker schrijft.\n")
+    # "kennis" is also a part of the title's compound: the phrase still finds the text.
+    assert paths_of(find(wiki, '"onze kennis"')) == ["Kennisdeling"]
+    assert paths_of(find(wiki, '"kennisbank afdelingsmedewerker"')) == ["Bank"]
+    assert find(wiki, '"bank afdeling"').total == 0  # parts of two neighbouring compounds
+
+
+def test_compound_parts_do_not_make_a_page_look_long(wiki):
+    editor = who(wiki)
+    wiki.pages.save(editor, "Lang", "---\nlang: nl\n---\n# Lang\n\nDe printer naast de "
+                    "personeelsadministratie en de klantenservicemedewerkers.\n")
+    wiki.pages.save(editor, "Kort", "---\nlang: nl\n---\n# Kort\n\nDe printer naast de "
+                    "kast en de deur bij de ramen.\n")
+    scores = {h.path: h.score for h in find(wiki, "printer").hits}
+    assert scores["Lang"] > 0.8 * scores["Kort"]  # as many words: about as relevant
+
+
 def test_body_searches_the_whole_text_and_title_only_the_title(shared):
     assert paths_of(find(shared, "body:nightly")) == ["Ops/Backups"]
     assert paths_of(find(shared, "heading:first")) == ["Team/Onboarding"]
@@ -274,6 +297,21 @@ def test_a_search_that_fails_on_a_sound_index_does_not_rebuild_it(wiki, settings
     monkeypatch.undo()
     assert (Path(settings.index) / "current").resolve() == gen  # the same generation
     assert wiki.search.recorded() == wiki.repo.head()
+    assert paths_of(find(wiki, "fox")) == ["Notes"]
+
+
+def test_a_read_error_in_the_index_rebuilds_it_even_when_the_rest_reads_fine(
+        wiki, settings, monkeypatch):
+    assert find(wiki, "fox").total == 1
+    gen = (Path(settings.index) / "current").resolve()
+
+    def damaged(*args, **kwargs):  # what a corrupt block of stored fields raises
+        raise zlib.error("Error -3 while decompressing data: invalid distance too far back")
+
+    monkeypatch.setattr(wiki.search, "_hit", damaged)
+    find(wiki, "fox")
+    monkeypatch.undo()
+    assert (Path(settings.index) / "current").resolve() != gen  # rebuilt (inline: small)
     assert paths_of(find(wiki, "fox")) == ["Notes"]
 
 
