@@ -178,12 +178,13 @@ def test_phrases_stay_within_the_name_title_or_text_and_ignore_compound_parts(sh
     assert "Team/Medewerkers" in paths_of(find(shared, "kennis deling"))  # as words: parts
 
 
+def dutch(services, name, text):
+    services.pages.save(who(services), name, f"---\nlang: nl\n---\n# {name}\n\n{text}\n")
+
+
 def test_compound_parts_neither_hide_nor_make_phrases(wiki):
-    editor = who(wiki)
-    wiki.pages.save(editor, "Kennisdeling", "---\nlang: nl\n---\n# Kennisdeling\n\n"
-                    "Wij delen graag onze kennis met collega's.\n")
-    wiki.pages.save(editor, "Bank", "---\nlang: nl\n---\n# Bank\n\n"
-                    "De kennisbank afdelingsmedewerker schrijft.\n")
+    dutch(wiki, "Kennisdeling", "Wij delen graag onze kennis met collega's.")
+    dutch(wiki, "Bank", "De kennisbank afdelingsmedewerker schrijft.")
     # "kennis" is also a part of the title's compound: the phrase still finds the text.
     assert paths_of(find(wiki, '"onze kennis"')) == ["Kennisdeling"]
     assert paths_of(find(wiki, '"kennisbank afdelingsmedewerker"')) == ["Bank"]
@@ -191,11 +192,9 @@ def test_compound_parts_neither_hide_nor_make_phrases(wiki):
 
 
 def test_compound_parts_do_not_make_a_page_look_long(wiki):
-    editor = who(wiki)
-    wiki.pages.save(editor, "Lang", "---\nlang: nl\n---\n# Lang\n\nDe printer naast de "
-                    "personeelsadministratie en de klantenservicemedewerkers.\n")
-    wiki.pages.save(editor, "Kort", "---\nlang: nl\n---\n# Kort\n\nDe printer naast de "
-                    "kast en de deur bij de ramen.\n")
+    dutch(wiki, "Lang", "De printer naast de personeelsadministratie en de "
+          "klantenservicemedewerkers.")
+    dutch(wiki, "Kort", "De printer naast de kast en de deur bij de ramen.")
     scores = {h.path: h.score for h in find(wiki, "printer").hits}
     assert scores["Lang"] > 0.8 * scores["Kort"]  # as many words: about as relevant
 
