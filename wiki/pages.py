@@ -119,8 +119,26 @@ class Pages:
         return info
 
     def renamed_to(self, account: Account, name: str) -> str | None:
-        target = self.catalog.renamed_to(paths.normalize(name))
-        return target if target and self.permissions.can_read(account, target) else None
+        name = paths.normalize(name)
+        target = self.catalog.renamed_to(name)
+        readable = self.permissions.can_read
+        # A hidden old name stays a missing page, even when the page now lives elsewhere.
+        return target if target and readable(account, target) and readable(account, name) \
+            else None
+
+    def _shown(self, account: Account, rows: list[RevisionInfo]) -> list[RevisionInfo]:
+        """The history rows this account may see: the page under its name then and now. A
+        page that left a hidden namespace keeps its past there, and the rename row does not
+        say where it came from."""
+        readable = self.permissions.can_read
+        shown = []
+        for row in rows:
+            if readable(account, row.name) and readable(account, row.page_key):
+                if row.old_name and not readable(account, row.old_name):
+                    # Its message ("Rename Secret/Plan to …") may name it as well.
+                    row = dataclasses.replace(row, old_name="", message="")
+                shown.append(row)
+        return shown
 
     def view(self, account: Account, name: str) -> Page:
         info = self.find(account, name)
@@ -180,7 +198,8 @@ class Pages:
             raise PageNotFound()
         full = self.repo.resolve(revision)
         row = self.catalog.revision(name, full) or self._row_at(name, full)
-        if row is None or row.action == "delete":
+        if row is None or row.action == "delete" or \
+                not self.permissions.can_read(account, row.name):
             raise RevisionNotFound()
         return row
 
@@ -210,7 +229,9 @@ class Pages:
         rows = self.catalog.history(name, limit=limit, offset=offset)
         if not rows and offset == 0:
             raise PageNotFound()
-        return rows
+        # Rows from before a rename out of a namespace this account may not read are its
+        # past there: they end the history (they are the oldest rows).
+        return self._shown(account, rows)
 
     def contributors(self, account: Account, name: str) -> list[tuple[str, int]]:
         self.permissions.require_read(account, name)
@@ -281,8 +302,7 @@ class Pages:
         batch, start = max(limit * 2, 100), 0
         while len(readable) < offset + limit:
             rows = self.catalog.recent(limit=batch, offset=start)
-            readable += [r for r in rows if self.permissions.can_read(account, r.name)
-                         and self.permissions.can_read(account, r.page_key)]
+            readable += self._shown(account, rows)
             if len(rows) < batch:
                 break
             start += batch

@@ -18,6 +18,7 @@ from tests.conftest import PASSWORD, csrf, post_form
 from wiki import config
 from wiki.app import create_app
 from wiki.db import User
+from wiki.errors import RevisionNotFound
 
 HANG_GUARD = 60  # seconds
 
@@ -198,3 +199,28 @@ def test_search_snippets_and_titles_stay_escaped(app, client, make_page):
     assert found and "<script" not in found[0]["snippet"] and "<b " not in found[0]["snippet"]
     page = client.get("/search?q=quokka").get_data(as_text=True)
     assert "<script>alert" not in page and "<img src=x" not in page
+
+
+def test_a_page_renamed_out_of_a_hidden_namespace_keeps_its_past_there(app, client, auth):
+    services = app.extensions["kennis"]
+    admin, editor = services.users.by_name("admin"), services.users.by_name("editor")
+    services.acl.set_rule("Secret", "user:admin", None, actor="admin")
+    services.pages.save(admin, "Secret/Plan", "launch codes 1234\n")
+    hidden = services.repo.head()
+    services.pages.rename(admin, "Secret/Plan", "Public/Plan")
+    services.pages.save(admin, "Public/Plan", "nothing to see\n")
+
+    rows = services.pages.history(editor, "Public/Plan")
+    assert [r.action for r in rows] == ["edit", "rename"]
+    assert all(r.name == "Public/Plan" and "Secret" not in r.old_name for r in rows)
+    with pytest.raises(RevisionNotFound):
+        services.pages.source(editor, "Public/Plan", hidden)
+    # (The rename itself published the text it moved: its revision is readable.)
+    assert services.pages.renamed_to(editor, "Secret/Plan") is None
+    assert "Secret" not in str([(r.name, r.old_name) for r in services.pages.recent(editor)])
+    assert [r.action for r in services.pages.history(admin, "Public/Plan")][-1] == "create"
+
+    auth.login("editor")
+    assert client.get("/wiki/Secret/Plan").status_code == 404  # not a redirect
+    assert client.get(f"/rev/{hidden}/Public/Plan").status_code == 404
+    assert b"Secret" not in client.get("/history/Public/Plan").data
