@@ -456,11 +456,15 @@ class Pages:
         self.permissions.require_write(account, to)
         if to == info.name:
             raise InvalidInput("The new name is the same as the old one.")
-        target = self.catalog.page(to)
-        if target and target.key != info.key:
-            raise PageExists(f"A page called {target.name} already exists.")
+        def refuse_existing_target() -> None:
+            target = self.catalog.page(to)
+            if target and target.key != info.key:
+                raise PageExists(f"A page called {target.name} already exists.")
+
+        refuse_existing_target()  # early, before any work
 
         def changes(current: PageInfo):
+            refuse_existing_target()  # again under the write lock: a page made meanwhile
             data = self.repo.read_blob(current.blob)
             result = [Delete(paths.to_file(current.name)), Write(paths.to_file(to), data)]
             result += self._moved_files(current.name, to)

@@ -18,7 +18,7 @@ from tests.conftest import PASSWORD, csrf, post_form
 from wiki import config
 from wiki.app import create_app
 from wiki.db import User
-from wiki.errors import RevisionNotFound
+from wiki.errors import PageExists, RevisionNotFound
 
 HANG_GUARD = 60  # seconds
 
@@ -224,3 +224,22 @@ def test_a_page_renamed_out_of_a_hidden_namespace_keeps_its_past_there(app, clie
     assert client.get("/wiki/Secret/Plan").status_code == 404  # not a redirect
     assert client.get(f"/rev/{hidden}/Public/Plan").status_code == 404
     assert b"Secret" not in client.get("/history/Public/Plan").data
+
+
+def test_a_rename_never_replaces_a_page_made_while_it_waited(app, monkeypatch):
+    services = app.extensions["kennis"]
+    editor = services.users.by_name("editor")
+    services.pages.save(editor, "Old", "old text\n")
+    services.pages.save(editor, "New", "a page someone made meanwhile\n")
+    real, calls = services.catalog.page, []
+
+    def page(name):  # the first look, before the lock, still misses the new page
+        calls.append(name)
+        return None if name == "New" and calls.count("New") == 1 else real(name)
+
+    monkeypatch.setattr(services.catalog, "page", page)
+    with pytest.raises(PageExists):
+        services.pages.rename(editor, "Old", "New")
+    monkeypatch.undo()
+    assert services.pages.source(editor, "New").markdown == "a page someone made meanwhile\n"
+    assert services.pages.source(editor, "Old").markdown == "old text\n"
