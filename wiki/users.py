@@ -144,9 +144,14 @@ class Users:
             s.flush()
             return _account(user)
 
-    def _hash(self, password: str) -> str:
+    @staticmethod
+    def check_new_password(password: str) -> None:
+        """InvalidInput when `password` may not be set (before anything else is changed)."""
         if not isinstance(password, str) or len(password) < MIN_PASSWORD:
             raise InvalidInput(f"A password has at least {MIN_PASSWORD} characters.")
+
+    def _hash(self, password: str) -> str:
+        self.check_new_password(password)
         return self.hasher.hash(password)
 
     def get(self, user_id: int) -> Account | None:

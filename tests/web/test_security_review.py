@@ -243,3 +243,14 @@ def test_a_rename_never_replaces_a_page_made_while_it_waited(app, monkeypatch):
     monkeypatch.undo()
     assert services.pages.source(editor, "New").markdown == "a page someone made meanwhile\n"
     assert services.pages.source(editor, "Old").markdown == "old text\n"
+
+
+def test_a_refused_settings_form_changes_nothing(app, client, auth):
+    auth.login("editor")
+    answer = post_form(client, "/settings", {"email": "new@example.org", "display_name": "New",
+                                             "language": "nl", "password": "a-new-password",
+                                             "current": "not the password"})
+    assert answer.status_code == 400
+    account = app.extensions["kennis"].users.by_name("editor")
+    assert account.email == "editor@example.org" and account.display_name != "New"
+    assert app.extensions["kennis"].users.authenticate("editor", PASSWORD)

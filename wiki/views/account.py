@@ -76,15 +76,17 @@ def settings():
         return redirect(url_for("account.login", next=request.path))
     if request.method == "POST":
         users = _users()
+        password = request.form.get("password")
         try:
+            if password:  # every check first: a refused form changes nothing
+                if not users.authenticate(account.name, request.form.get("current", "")):
+                    raise InvalidInput(_("The current password is not right."))
+                users.check_new_password(password)
             users.update_profile(account.id, language=request.form.get("language", ""),
                                  email=request.form.get("email"),
                                  display_name=request.form.get("display_name"))
-            if request.form.get("password"):
-                if not users.authenticate(account.name, request.form.get("current", "")):
-                    raise InvalidInput(_("The current password is not right."))
-                updated = users.set_password(account.name, request.form["password"])
-                auth.log_in(updated)
+            if password:
+                auth.log_in(users.set_password(account.name, password))
         except InvalidInput as exc:
             flash(exc.message, "error")
             return render_template("settings.html"), 400
