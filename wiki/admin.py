@@ -53,7 +53,7 @@ class Admin:
     def create_user(self, account: Account, name: str, password: str, role: str,
                     email: str = "") -> Account:
         actor = self._require(account)
-        return self.users.create(name, password, role=role, email=email.strip()[:254],
+        return self.users.create(name, password, role=role, email=email,
                                  actor=actor)
 
     def set_role(self, account: Account, name: str, role: str) -> Account:

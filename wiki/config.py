@@ -170,8 +170,8 @@ def load(home: str | os.PathLike | None = None, environ=None, **overrides) -> Se
     home = Path(home or environ.get("WIKI_HOME") or ".").resolve()
     kinds = {name: kind for name, kind, _, _ in setting_fields()}
     values: dict = {"home": home}
-    instance = Path(environ.get("WIKI_INSTANCE_DIR") or overrides.get("instance_dir")
-                    or home / "instance")
+    instance = Path(overrides.get("instance_dir") or environ.get("WIKI_INSTANCE_DIR")
+                    or home / "instance")  # the same order as for the setting itself
     toml_file = instance / "wiki.toml"
     if toml_file.exists():
         try:

@@ -172,3 +172,15 @@ def test_the_activity_stream_shows_who_pushed(app, client, auth):
     feed = client.get("/activity.atom").get_data(as_text=True)
     assert "bob pushed 3 commits with git" in feed
     assert "pushed" not in client.get("/activity/Team").get_data(as_text=True)
+
+
+def test_a_refused_thread_change_changes_nothing(client, token, make_page):
+    make_page("Team/Plan", "# Plan\n")
+    reader = _auth(token("reader"))
+    thread = client.post("/api/v1/discussions/Team/Plan", headers=reader,
+                         json={"title": "Mine", "body": "A question."}).get_json()
+    refused = client.patch(f"/api/v1/threads/{thread['id']}", headers=reader,
+                           json={"status": "resolved", "locked": True})
+    assert refused.status_code == 403  # locking is for editors: the status stays too
+    after = client.get(f"/api/v1/threads/{thread['id']}", headers=reader).get_json()
+    assert after["status"] == "open" and not after["locked"]

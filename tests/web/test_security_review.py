@@ -18,7 +18,7 @@ from tests.conftest import PASSWORD, csrf, post_form
 from wiki import config
 from wiki.app import create_app
 from wiki.db import User
-from wiki.errors import PageExists, RevisionNotFound
+from wiki.errors import InvalidInput, PageExists, RevisionNotFound
 
 HANG_GUARD = 60  # seconds
 
@@ -254,3 +254,12 @@ def test_a_refused_settings_form_changes_nothing(app, client, auth):
     account = app.extensions["kennis"].users.by_name("editor")
     assert account.email == "editor@example.org" and account.display_name != "New"
     assert app.extensions["kennis"].users.authenticate("editor", PASSWORD)
+
+
+def test_an_admin_made_account_keeps_the_address_as_typed_or_is_refused(app):
+    services = app.extensions["kennis"]
+    admin = services.users.by_name("admin")
+    too_long = "a" * 250 + "@example.org"
+    with pytest.raises(InvalidInput):
+        services.admin.create_user(admin, "carol", PASSWORD, "editor", email=too_long)
+    assert services.users.by_name("carol") is None

@@ -125,12 +125,13 @@ class ThreadResource(MethodView):
     def patch(self, body, thread_id):
         """Resolve or reopen (author or editors), lock or unlock (editors) a thread."""
         account = _writer()
-        thread = _discussions().thread(account, thread_id)
-        if "status" in body:
-            thread = _discussions().set_status(account, thread_id, body["status"])
+        # Locking needs a moderator, who may also set the status: a refusal comes first.
+        thread = None
         if "locked" in body:
             thread = _discussions().set_locked(account, thread_id, body["locked"])
-        return _thread(thread)
+        if "status" in body:
+            thread = _discussions().set_status(account, thread_id, body["status"])
+        return _thread(thread or _discussions().thread(account, thread_id))
 
 
 @bp.route("/threads/<int:thread_id>/comments", methods=["POST"])
