@@ -407,3 +407,10 @@ def test_pathological_input_renders_with_bounded_output(renderer, text):
     result = renderer.render(text)
     assert len(result.html) < 10 * len(text) + 1000
     assert_harmless(result.html)
+
+
+def test_many_missing_links_are_each_marked_and_existing_ones_left_alone(renderer):
+    html = renderer.render(" ".join(f"[[Gone {i}]] [[Here]]" for i in range(300))).html
+    marked = renderer.mark_missing(html, [f"Gone {i}" for i in range(300)])
+    assert marked.count('class="wikilink missing"') == 300
+    assert marked.count('<a class="wikilink" href="/wiki/Here">') == 300
