@@ -114,6 +114,13 @@ def test_size_limit_gives_413(make_page, auth, tmp_path):
         headers={"Accept": "application/json"})
     assert json_over.status_code == 413
     assert "at most" in json_over.json["error"]["message"]
+    both = client.post("/attachments/P", data={  # one fits, one does not: neither is kept
+        "file": [(io.BytesIO(b"small"), "first.txt"), (io.BytesIO(b"x" * 1001), "second.bin")],
+        "csrf_token": csrf(client)})
+    assert both.status_code == 413
+    names = [f.name for f in services.attachments.listing(services.users.by_name("ed"),
+                                                          "P").files]
+    assert "first.txt" not in names and "ok.bin" in names
     services.db.dispose()
 
 

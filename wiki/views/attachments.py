@@ -57,10 +57,11 @@ def upload(name: str):
     try:
         if not files:
             raise InvalidInput(_("Choose a file to upload."))
-        results = [_service().upload(current_account(), name, f.filename, _read(f),
+        datas = [(f.filename, _read(f)) for f in files]  # a file too large refuses them all
+        results = [_service().upload(current_account(), name, filename, data,
                                      replace=request.form.get("mode") != "keep",
                                      message=request.form.get("message", ""))
-                   for f in files]
+                   for filename, data in datas]
     except WikiError as exc:
         if not _wants_json():
             raise
