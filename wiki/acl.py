@@ -13,10 +13,13 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from wiki import paths
 from wiki.db import AclRule, AuditEvent, Database, Group, GroupMember, User
 from wiki.errors import InvalidInput, NotFound
+
+ADD_ATTEMPTS = 8  # each failed attempt means another request's membership landed
 
 _GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _PRINCIPAL = re.compile(r"(anyone|users|user:[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
@@ -111,6 +114,18 @@ class Acl:
         if not _GROUP.fullmatch(group or ""):
             raise InvalidInput("A group name has 1-64 letters, digits, dots, dashes or "
                                "underscores.")
+        for attempt in range(ADD_ATTEMPTS):
+            try:
+                self._add_members(group, users, actor)
+                break
+            except IntegrityError:
+                # Another request added the same group or member just now (several requests
+                # of one first sign-on through the proxy do): again, it is there now.
+                if attempt == ADD_ATTEMPTS - 1:
+                    raise
+        self._changed()
+
+    def _add_members(self, group: str, users: list[str], actor: str) -> None:
         with self.db.session() as s:
             row = s.scalar(select(Group).where(Group.name_key == group.lower()))
             if row is None:
@@ -124,7 +139,6 @@ class Acl:
                 s.merge(GroupMember(group_id=row.id, user_id=user.id))
             s.add(AuditEvent(actor=actor, action="group.add", subject=group,
                              detail=", ".join(users)))
-        self._changed()
 
     def remove_member(self, group: str, user: str, actor: str) -> None:
         with self.db.session() as s:

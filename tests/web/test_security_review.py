@@ -10,6 +10,7 @@ measurement.
 import base64
 import contextlib
 import signal
+import threading
 
 import pytest
 from sqlalchemy import update
@@ -263,3 +264,25 @@ def test_an_admin_made_account_keeps_the_address_as_typed_or_is_refused(app):
     with pytest.raises(InvalidInput):
         services.admin.create_user(admin, "carol", PASSWORD, "editor", email=too_long)
     assert services.users.by_name("carol") is None
+
+
+def test_the_same_group_membership_added_at_once_by_several_requests(app):
+    services = app.extensions["kennis"]
+    errors = []
+    for round_ in range(10):  # a first sign-on through the proxy: parallel requests, one group
+        start = threading.Barrier(4)
+
+        def add(group=f"staff{round_}", start=start):
+            start.wait()
+            try:
+                services.acl.add_members(group, ["bob"], actor="proxy")
+            except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+
+        threads = [threading.Thread(target=add) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert all(services.acl.groups()[f"staff{i}"] == ["bob"] for i in range(10))
