@@ -88,12 +88,17 @@ class Permissions:
         return self._default_read(account), tuple((r.prefix, bool(r.read & principals))
                                                   for r in self._current())
 
+    def refuse_unseen(self, account: Account) -> None:
+        """What anything this account may not see (or that does not exist) answers first:
+        visitors who must log in are told to, which says nothing about whether it exists."""
+        if account.is_anonymous and not self._default_read(account):
+            raise Unauthorized()
+
     def require_read(self, account: Account, name: str | None = None) -> None:
         """Refuse reading; a page the account may not read looks exactly like a missing one."""
         if self.can_read(account, name):
             return
-        if account.is_anonymous and not self._default_read(account):
-            raise Unauthorized()  # log in first; says nothing about whether the page exists
+        self.refuse_unseen(account)
         if name is not None:
             raise PageNotFound()
         raise PermissionDenied()

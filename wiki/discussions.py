@@ -275,8 +275,7 @@ class Discussions:
             raise ThreadNotFound()
         row = s.get(Thread, thread_id)
         if row is None or not self.permissions.can_read(account, row.page_name):
-            if row is not None:
-                self.permissions.require_read(account, row.page_name)  # 401 for visitors
+            self.permissions.refuse_unseen(account)  # missing and hidden alike
             raise ThreadNotFound()
         if not self._sees(account, row):
             raise ThreadNotFound()
@@ -287,6 +286,7 @@ class Discussions:
             raise CommentNotFound()
         comment = s.get(Comment, comment_id)
         if comment is None:
+            self.permissions.refuse_unseen(account)  # as for a comment on a hidden page
             raise CommentNotFound()
         try:
             thread = self._thread_row(s, account, comment.thread_id)

@@ -286,3 +286,18 @@ def test_the_same_group_membership_added_at_once_by_several_requests(app):
             thread.join()
     assert errors == []
     assert all(services.acl.groups()[f"staff{i}"] == ["bob"] for i in range(10))
+
+
+def test_visitors_cannot_tell_hidden_thread_and_comment_ids_from_missing_ones(app, client):
+    services = app.extensions["kennis"]
+    editor = services.users.by_name("editor")
+    services.acl.set_rule("Public", "anyone", None, actor="admin")  # visitors may read Public
+    services.acl.set_rule("Secret", "user:editor", None, actor="admin")
+    services.pages.save(editor, "Secret/Plan", "text\n")
+    posted = services.discussions.start(editor, "Secret/Plan", "Plan", "Quiet.")
+    thread, comment = posted.thread.id, posted.comment.id
+    for existing, missing in ((f"/thread/{thread}", "/thread/999999"),
+                              (f"/comment/{comment}/history", "/comment/999999/history")):
+        seen, unseen = client.get(existing), client.get(missing)
+        where = [(r.headers.get("Location") or "").split("?")[0] for r in (seen, unseen)]
+        assert seen.status_code == unseen.status_code and where[0] == where[1], existing
