@@ -3,6 +3,7 @@
 import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from wiki import config
@@ -21,13 +22,17 @@ def secret_key(settings: config.Settings) -> str:
     path = settings.instance / "secret_key"
     if not path.exists():
         settings.instance.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-        # os.link fails if another worker created the key first; then we use theirs.
-        with contextlib.suppress(FileExistsError):
-            os.link(path.with_suffix(".tmp"), path)
-        path.with_suffix(".tmp").unlink(missing_ok=True)
+        # A file of this process's own (mode 0600): a shared name could be truncated by
+        # another worker after it became the key.
+        fd, tmp = tempfile.mkstemp(dir=settings.instance, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+            # os.link fails if another worker created the key first; then we use theirs.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

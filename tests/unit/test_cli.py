@@ -1,5 +1,6 @@
 """The command line: init, users, tokens, reindex and check, on a real SQLite file and repo."""
 
+import os
 import subprocess
 
 from click.testing import CliRunner
@@ -66,3 +67,21 @@ def test_bad_settings_are_reported_not_crashed(tmp_path):
     result = CliRunner().invoke(main, ["--home", str(tmp_path), "init"])
     assert result.exit_code != 0
     assert "unknown setting" in result.output
+
+
+def test_workers_starting_together_share_one_whole_secret_key(tmp_path, monkeypatch):
+    from wiki import config, home
+
+    settings = config.load(tmp_path, environ={})
+    real_link, keys = os.link, []
+
+    def link(source, target):  # another worker makes the key between our write and link
+        if not keys:
+            monkeypatch.setattr(home.os, "link", real_link)
+            keys.append(home.secret_key(settings))
+        return real_link(source, target)
+
+    monkeypatch.setattr(home.os, "link", link)
+    mine = home.secret_key(settings)
+    assert mine == keys[0] and len(mine) == 64
+    assert sorted(p.name for p in (tmp_path / "instance").iterdir()) == ["secret_key"]
