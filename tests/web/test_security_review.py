@@ -301,3 +301,14 @@ def test_visitors_cannot_tell_hidden_thread_and_comment_ids_from_missing_ones(ap
         seen, unseen = client.get(existing), client.get(missing)
         where = [(r.headers.get("Location") or "").split("?")[0] for r in (seen, unseen)]
         assert seen.status_code == unseen.status_code and where[0] == where[1], existing
+
+
+def test_refused_text_comes_back_in_the_editor(app, client, auth, make_page):
+    make_page("Plan", "Old.\n")
+    auth.login("editor")
+    answer = post_form(client, "/edit/Plan", {"markdown": "My long careful text.",
+                                              "base": "not-a-revision"})
+    assert answer.status_code == 400
+    assert b"My long careful text." in answer.data and b'name="markdown"' in answer.data
+    assert app.extensions["kennis"].pages.source(
+        app.extensions["kennis"].users.by_name("editor"), "Plan").markdown == "Old.\n"

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from wiki import paths
 from wiki.auth import current_account
-from wiki.errors import EditConflict, PageNotFound
+from wiki.errors import EditConflict, InvalidInput, InvalidRevision, PageNotFound, PageTooLarge
 from wiki.views.pagecache import PageViewCache
 
 bp = Blueprint("pages", __name__)
@@ -105,6 +105,11 @@ def edit(name: str):
     except EditConflict as conflict:
         return render_template("conflict.html", name=paths.normalize(name), conflict=conflict,
                                message=_form_text("message")), 409
+    except (InvalidInput, InvalidRevision, PageTooLarge) as exc:
+        # Refused text comes back in the editor, with the reason: nothing typed is lost.
+        flash(exc.message, "error")
+        return render_template("edit.html", name=paths.normalize(name), markdown=markdown,
+                               base=base or "", message=_form_text("message")), exc.status
     if result.merged:
         flash(_("Someone else changed this page while you were editing; "
                 "both changes were merged."), "ok")
