@@ -250,20 +250,6 @@ def changed_entries(repo, update: RefUpdate) -> list[Entry]:
     return entries
 
 
-def _blob_sizes(repo, oids: Iterable[str]) -> dict[str, int]:
-    wanted = sorted(set(oids))
-    if not wanted:
-        return {}
-    out = repo.git("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-                    input="".join(f"{oid}\n" for oid in wanted).encode()).stdout
-    sizes = {}
-    for line in out.decode("ascii", errors="replace").splitlines():
-        fields = line.split(" ")
-        if len(fields) == 3 and fields[1] == "blob":
-            sizes[fields[0]] = int(fields[2])
-    return sizes
-
-
 # --- the policy ---------------------------------------------------------------------------------
 
 def check_push(repo, permissions, account, settings, updates: list[RefUpdate]) -> list[str]:
@@ -293,7 +279,7 @@ def check_push(repo, permissions, account, settings, updates: list[RefUpdate]) -
 def _check_paths(repo, permissions, account, settings, update: RefUpdate) -> list[str]:
     entries = changed_entries(repo, update)
     present = [e for e in entries if not e.deleted]
-    sizes = _blob_sizes(repo, (e.oid for e in present if e.mode in FILE_MODES))
+    sizes = repo.sizes([e.oid for e in present if e.mode in FILE_MODES])
     refused: dict[bytes, str] = {}
     for entry in entries:
         if entry.path in refused:

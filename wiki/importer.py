@@ -19,7 +19,6 @@ absolute path or a checked URL, with every other transport (ext::, ssh, fd::) sw
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -79,15 +78,8 @@ def is_untouched(repo, starter: dict[str, bytes]) -> bool:
     commits = repo.log(None, limit=2, with_changes=False)
     if len(commits) != 1 or commits[0].parents:
         return False
-    algorithm = repo.object_format()
-    wanted = {path: _blob_id(algorithm, data) for path, data in starter.items()}
+    wanted = {path: repo.blob_id_of(data) for path, data in starter.items()}
     return repo.tree(head) == wanted
-
-
-def _blob_id(algorithm: str, data: bytes) -> str:
-    digest = hashlib.new(algorithm)
-    digest.update(b"blob %d\0" % len(data) + data)
-    return digest.hexdigest()
 
 
 def _fetch(repo, source: str) -> str:
@@ -185,8 +177,8 @@ def _replay(repo, settings, tip: str, report: ImportReport) -> str | None:
         index = os.path.join(tmp, "index")
         for commit in commits:
             files = hooks._files(repo, commit)
-            sizes = hooks._blob_sizes(repo, (oid for mode, oid in files.values()
-                                             if mode in hooks.FILE_MODES))
+            sizes = repo.sizes([oid for mode, oid in files.values()
+                                if mode in hooks.FILE_MODES])
             kept = _keep(files, sizes, settings, report)
             tree = _write_tree(repo, kept, index)
             meta = repo.git("show", "-s", "--date=raw", f"--format={fmt}", commit).stdout

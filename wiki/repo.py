@@ -672,6 +672,10 @@ class Repository:
                             ).stdout
         return out.decode().split()
 
+    def blob_id_of(self, data: bytes) -> str:
+        """The id git would give `data` as a blob in this repository (nothing is written)."""
+        return _object_id(self.object_format(), b"blob", data)
+
     def object_format(self) -> str:
         """"sha1" or "sha256", the hash this repository names objects by."""
         try:

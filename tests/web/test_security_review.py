@@ -312,3 +312,17 @@ def test_refused_text_comes_back_in_the_editor(app, client, auth, make_page):
     assert b"My long careful text." in answer.data and b'name="markdown"' in answer.data
     assert app.extensions["kennis"].pages.source(
         app.extensions["kennis"].users.by_name("editor"), "Plan").markdown == "Old.\n"
+
+
+def test_tag_counts_with_and_without_rules_that_hide_pages(app):
+    services = app.extensions["kennis"]
+    editor, reader = services.users.by_name("editor"), services.users.by_name("reader")
+    for name, tags in (("A", "hr, policy"), ("B", "hr"), ("HR/Pay", "hr, pay")):
+        services.pages.save(editor, name, f"---\ntags: [{tags}]\n---\n# {name}\n")
+    def mine(account):  # the starter pages have tags of their own
+        return [(t, n) for t, n in services.pages.tags(account) if t in ("hr", "pay", "policy")]
+
+    assert mine(reader) == [("hr", 3), ("pay", 1), ("policy", 1)]
+    services.acl.set_rule("HR", "user:editor", None, actor="admin")
+    assert mine(reader) == [("hr", 2), ("policy", 1)]
+    assert mine(editor) == [("hr", 3), ("pay", 1), ("policy", 1)]
