@@ -235,15 +235,13 @@ def run_backend(settings, repo: Repository, request: GitRequest, account: Accoun
                 log.exception("catching up after a push failed")
 
     try:
-        status, headers, rest = _read_headers(process.stdout)
+        status, headers = _read_headers(process.stdout)
     except Exception:
         finish()
         raise
 
     def stream() -> Iterator[bytes]:
         try:
-            if rest:
-                yield rest
             while True:
                 chunk = process.stdout.read1(CHUNK)
                 if not chunk:
@@ -280,7 +278,7 @@ def _drain(stderr: IO[bytes], errors: list[bytes]) -> None:
             kept += len(line)
 
 
-def _read_headers(stdout: IO[bytes]) -> tuple[int, list[tuple[str, str]], bytes]:
+def _read_headers(stdout: IO[bytes]) -> tuple[int, list[tuple[str, str]]]:
     status = 200
     headers = []
     while True:
@@ -296,7 +294,7 @@ def _read_headers(stdout: IO[bytes]) -> tuple[int, list[tuple[str, str]], bytes]
             status = int(value.split()[0])
         elif name.lower() in ("content-type", "cache-control", "expires", "pragma"):
             headers.append((name, value))
-    return status, headers, b""
+    return status, headers
 
 
 class GitBackendFailed(WikiError):

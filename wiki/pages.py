@@ -241,7 +241,8 @@ class Pages:
              ) -> DiffResult:
         """Diff two revisions; missing `to` means the current one, missing `from` its parent."""
         name = paths.normalize(name)
-        history = self.history(account, name)
+        # The whole history only when a revision is left out (the 1,000-revision page).
+        history = self.history(account, name) if not (from_rev and to_rev) else []
         to_row = self._old(account, name, to_rev) if to_rev else history[0]
         if from_rev:
             from_row = self._old(account, name, from_rev)
