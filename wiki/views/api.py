@@ -230,7 +230,6 @@ def _writer():
 @bp.route("/pages")
 @bp.arguments(PageListQuery, location="query")
 @bp.response(200, PageList)
-@bp.alt_response(401, schema=ErrorSchema)
 def list_pages(query):
     """List pages, optionally under a namespace prefix."""
     total, pages = _pages().index(_reader(), query["prefix"], limit=query["limit"],
@@ -242,7 +241,6 @@ def list_pages(query):
 @bp.route("/pages/<path:path>")
 class PageResource(MethodView):
     @bp.response(200, PageSchema)
-    @bp.alt_response(404, schema=ErrorSchema)
     def get(self, path):
         """Read a page: its Markdown, rendered HTML and current revision."""
         account = _reader()
@@ -255,7 +253,6 @@ class PageResource(MethodView):
     @bp.arguments(PageWrite)
     @bp.response(200, WriteResult)
     @bp.alt_response(201, schema=WriteResult)
-    @bp.alt_response(409, schema=ErrorSchema)
     def put(self, body, path):
         """Create or update a page. With `base_revision`, concurrent edits are merged, or
         409 with the conflict when they overlap."""
@@ -266,7 +263,6 @@ class PageResource(MethodView):
         return payload, 201 if result.created else 200
 
     @bp.response(204)
-    @bp.alt_response(404, schema=ErrorSchema)
     def delete(self, path):
         """Delete a page (its history is kept)."""
         _pages().delete(_writer(), path)

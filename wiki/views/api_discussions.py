@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from wiki.views.api import ErrorSchema, _reader, _writer
+from wiki.views.api import _reader, _writer
 
 bp = Blueprint("api_discussions", __name__, url_prefix="/api/v1",
                description="Discussion threads on pages.")
@@ -94,7 +94,6 @@ def _thread(thread) -> dict:
 @bp.route("/discussions/<path:path>")
 class Discussions(MethodView):
     @bp.response(200, ThreadList)
-    @bp.alt_response(404, schema=ErrorSchema)
     def get(self, path):
         """The threads of a page, newest activity first."""
         name, threads = _discussions().threads(_reader(), path)
@@ -102,8 +101,6 @@ class Discussions(MethodView):
 
     @bp.arguments(NewThread)
     @bp.response(201, ThreadSchema)
-    @bp.alt_response(400, schema=ErrorSchema)
-    @bp.alt_response(404, schema=ErrorSchema)
     def post(self, body, path):
         """Start a thread on a page with its first comment."""
         account = _writer()
@@ -114,14 +111,12 @@ class Discussions(MethodView):
 @bp.route("/threads/<int:thread_id>")
 class ThreadResource(MethodView):
     @bp.response(200, ThreadSchema)
-    @bp.alt_response(404, schema=ErrorSchema)
     def get(self, thread_id):
         """A thread with its comments (removed ones keep their place, without text)."""
         return _thread(_discussions().thread(_reader(), thread_id))
 
     @bp.arguments(ThreadPatch)
     @bp.response(200, ThreadSchema)
-    @bp.alt_response(403, schema=ErrorSchema)
     def patch(self, body, thread_id):
         """Resolve or reopen (author or editors), lock or unlock (editors) a thread."""
         account = _writer()
@@ -137,8 +132,6 @@ class ThreadResource(MethodView):
 @bp.route("/threads/<int:thread_id>/comments", methods=["POST"])
 @bp.arguments(NewComment)
 @bp.response(201, CommentSchema)
-@bp.alt_response(404, schema=ErrorSchema)
-@bp.alt_response(409, schema=ErrorSchema)
 def add_comment(body, thread_id):
     """Reply to a thread, or with `reply_to` to one of its comments."""
     result = _discussions().reply(_writer(), thread_id, body["body"], body["reply_to"])

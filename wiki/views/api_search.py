@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from wiki.search import KINDS, Filters
-from wiki.views.api import ErrorSchema, _reader
+from wiki.views.api import _reader
 from wiki.views.search import hit_url
 
 bp = Blueprint("api_search", __name__, url_prefix="/api/v1",
@@ -72,7 +72,6 @@ def _search():
 @bp.route("/search")
 @bp.arguments(SearchQuery, location="query")
 @bp.response(200, SearchResponse)
-@bp.alt_response(401, schema=ErrorSchema)
 def search(query):
     """Ranked results with highlighted snippets, facets and "did you mean"."""
     since = query["since"].isoformat() if query["since"] else ""
@@ -96,7 +95,6 @@ def search(query):
 @bp.route("/search/suggest")
 @bp.arguments(SuggestQuery, location="query")
 @bp.response(200, description="OpenSearch suggestions: [query, [titles], [paths], [urls]].")
-@bp.alt_response(401, schema=ErrorSchema)
 def suggest(query):
     """Page titles for as-you-type suggestions, in the OpenSearch suggestions format."""
     found = _search().suggest(_reader(), query["q"], limit=query["limit"])
