@@ -30,27 +30,39 @@ class Permissions:
         self.anonymous_read = anonymous_read
         self._version = None
         self._rules: list[Rule] = []
+        self._by_key: dict[str, Rule] = {}
         self._groups: dict[int, frozenset[str]] = {}
 
     def _current(self) -> list[Rule]:
         version = self.acl.version()
         if version != self._version:
-            self._rules = sorted(self.acl.rules(), key=lambda r: len(r.key), reverse=True)
+            rules = sorted(self.acl.rules(), key=lambda r: len(r.key), reverse=True)
+            self._rules, self._by_key = rules, {r.key: r for r in rules}
             self._groups = {}
             self._version = version
         return self._rules
 
     def rule_for(self, name: str) -> Rule | None:
-        key = paths.key(name)
-        return next((r for r in self._current() if r.covers(key)), None)
+        """The most specific rule covering `name`: the page itself, then its namespaces
+        upwards (a dictionary lookup each: page lists ask this for every page)."""
+        self._current()
+        by_key, key = self._by_key, paths.key(name)
+        while by_key:
+            if key in by_key:
+                return by_key[key]
+            key, slash, _ = key.rpartition("/")
+            if not slash:
+                break
+        return None
 
     def principals(self, account: Account) -> frozenset[str]:
         if account.is_anonymous:
             return frozenset({"anyone"})
         self._current()
-        groups = self._groups.get(account.id)
+        cache = self._groups  # a rule change meanwhile replaces it: never store stale groups
+        groups = cache.get(account.id)
         if groups is None:
-            groups = self._groups[account.id] = self.acl.groups_of(account.id)
+            groups = cache[account.id] = self.acl.groups_of(account.id)
         return frozenset({"anyone", "users", f"user:{account.name.lower()}",
                           *(f"group:{g}" for g in groups)})
 
