@@ -484,14 +484,16 @@ class Pages:
 
     def _moved_files(self, old: str, new: str) -> list[Write | Delete]:
         """A page's attached files (beside it in its folder, not its sub-pages) move with it."""
-        prefix = old + "/"
+        # The folder in any spelling: git may hold `foo/x.png` for the page `Foo` (a sub-page
+        # `foo/Bar` made the folder first; attachments reuse its spelling).
+        old_key = paths.key(old)
         files = {path: blob for path, blob in self.repo.tree().items()
-                 if path.startswith(prefix) and "/" not in path[len(prefix):]
-                 and not path.endswith(paths.PAGE_SUFFIX)}
+                 if paths.key(path.rpartition("/")[0]) == old_key
+                 and not path.lower().endswith(paths.PAGE_SUFFIX)}
         data = self.repo.read_many(list(files.values()))
         moved: list[Write | Delete] = []
         for path, blob in sorted(files.items()):
-            moved += [Delete(path), Write(f"{new}/{path[len(prefix):]}", data[blob])]
+            moved += [Delete(path), Write(f"{new}/{path.rpartition('/')[2]}", data[blob])]
         return moved
 
     def _rewritten_links(self, account: Account, old: str, new: str) -> list[Write]:

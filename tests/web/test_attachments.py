@@ -276,3 +276,15 @@ def test_the_editor_preview_resolves_the_pages_files(client, page):
     upload(client, page, "chart.png", png())
     response = post_form(client, "/preview", {"markdown": "![c](chart.png)", "name": page})
     assert "/file/Team/Minutes/chart.png" in response.get_json()["html"]
+
+
+def test_files_move_with_a_renamed_page_whatever_their_folder_is_spelled(app):
+    services = app.extensions["kennis"]
+    editor = services.users.by_name("editor")
+    services.pages.save(editor, "foo/Bar", "A sub-page made the folder `foo` first.\n")
+    services.pages.save(editor, "Foo", "![](x.png)\n")
+    services.attachments.upload(editor, "Foo", "x.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20)
+    services.pages.rename(editor, "Foo", "Baz")
+    assert [f.name for f in services.attachments.listing(editor, "Baz").files] == ["x.png"]
+    assert "foo/x.png" not in services.repo.tree()
+    assert "foo/Bar.md" in services.repo.tree()  # a sub-page stays where it is
