@@ -21,7 +21,7 @@ import tempfile
 import threading
 import unicodedata
 import warnings
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -138,6 +138,7 @@ class Served:
     blob: str
     mimetype: str
     inline: bool
+    unchanged: bool = False  # the caller has this version already: nothing was read
 
 
 @dataclass(frozen=True)
@@ -321,8 +322,10 @@ class Attachments:
             raise AttachmentNotFound()
         return page, found[0], found[2]
 
-    def open(self, account: Account, path: str, revision: str | None = None) -> Served:
-        """A file to send, with how to send it; old versions with `revision`."""
+    def open(self, account: Account, path: str, revision: str | None = None,
+             unless: Container[str] = ()) -> Served:
+        """A file to send, with how to send it; old versions with `revision`. When the
+        current version's blob id is in `unless` (the browser's ETags), it is not read."""
         if revision:
             page, name = split_path(path)
             self.permissions.require_read(account, page)
@@ -334,6 +337,9 @@ class Attachments:
                 raise AttachmentNotFound() from exc
         else:
             page, name, blob = self._locate(account, path)
+            if blob in unless:
+                return Served(name=name, data=b"", blob=blob, mimetype="", inline=False,
+                              unchanged=True)
             data = self.repo.read_blob(blob)
         image = _image_type(data)
         if image:

@@ -193,6 +193,22 @@ def test_real_png_is_inline_with_its_type(client, page):
     again = client.get("/file/Team/Minutes/photo.jpg",
                        headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
+    assert again.headers["ETag"] == response.headers["ETag"] and again.data == b""
+    assert client.get("/file/Team/Minutes/photo.jpg",  # another version: the file itself
+                      headers={"If-None-Match": '"someotherversion"'}).status_code == 200
+
+
+def test_a_revalidated_file_is_not_read_again(app, client, page, monkeypatch):
+    upload(client, page, "photo.png", png())
+    etag = client.get("/file/Team/Minutes/photo.png").headers["ETag"]
+    services = app.extensions["kennis"]
+
+    def unread(*args):
+        raise AssertionError("the file was read for a 304")
+
+    monkeypatch.setattr(services.repo, "read_blob", unread)
+    assert client.get("/file/Team/Minutes/photo.png",
+                      headers={"If-None-Match": etag}).status_code == 304
 
 
 def test_html_disguised_as_image_is_a_download(client, page):

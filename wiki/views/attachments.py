@@ -92,7 +92,13 @@ def delete(name: str):
 
 @bp.route("/file/<path:path>")
 def file(path: str):
-    served = _service().open(current_account(), path, request.args.get("rev") or None)
+    served = _service().open(current_account(), path, request.args.get("rev") or None,
+                             unless=request.if_none_match)
+    if served.unchanged:  # revalidation of an image on every page view: no read, no checks
+        response = Response(status=304)
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.set_etag(served.blob)
+        return response
     return _send(served.data, served.mimetype, served.blob, served.name, served.inline)
 
 
