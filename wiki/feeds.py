@@ -7,7 +7,6 @@ resetting it makes a new one and the old links stop working. What a feed shows i
 the token's user, by the same permission policy as everything else.
 """
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -16,17 +15,13 @@ from sqlalchemy import delete, select
 
 from wiki.db import Database, FeedToken, utcnow
 from wiki.errors import NotFound, Unauthorized
-from wiki.users import Account, Users
+from wiki.users import Account, Users, token_hash
 
 PREFIX = "kennisfeed_"
 
 
 class FeedTokenInvalid(NotFound):
     """This feed link is not valid (any more). Get a new one under Feeds in your inbox."""
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class FeedTokens:
@@ -43,7 +38,7 @@ class FeedTokens:
             raise Unauthorized()
         token = PREFIX + secrets.token_urlsafe(32)
         with self.db.session() as s:
-            s.merge(FeedToken(user_id=account.id, token_hash=_hash(token), created=utcnow()))
+            s.merge(FeedToken(user_id=account.id, token_hash=token_hash(token), created=utcnow()))
         self.audit(account.name, "feedtoken.reset", account.name, "")
         return token
 
@@ -68,7 +63,7 @@ class FeedTokens:
             raise FeedTokenInvalid()
         with self.db.session() as s:
             user_id = s.scalar(select(FeedToken.user_id)
-                               .where(FeedToken.token_hash == _hash(token)))
+                               .where(FeedToken.token_hash == token_hash(token)))
         account = self.users.get(user_id) if user_id is not None else None
         if account is None:
             raise FeedTokenInvalid()

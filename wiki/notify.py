@@ -28,7 +28,7 @@ from wiki.catalog import PageChange
 from wiki.config import Settings
 from wiki.db import Database, Notification, NotifyPreference, User, Watch
 from wiki.errors import InvalidInput, Unauthorized
-from wiki.users import Account, Users
+from wiki.users import Account, Users, account_of
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,6 @@ def _item(row: Notification) -> Item:
     return Item(id=row.id, kind=row.kind, page_name=row.page_name, thread_id=row.thread_id,
                 comment_id=row.comment_id, actor=row.actor, summary=row.summary,
                 created=row.created, read=row.read)
-
-
-def _account(user: User) -> Account:
-    return Account(id=user.id, name=user.name, email=user.email,
-                   display_name=user.display_name, role=user.role, language=user.language)
 
 
 def _ancestors(key: str) -> list[str]:
@@ -187,7 +182,7 @@ class Notify:
             staff = list(s.scalars(select(User).where(User.role.in_(("editor", "admin")),
                                                       User.name_key != actor.lower())))
         moderators = {u.id for u in staff
-                      if self.permissions.can_write(_account(u), thread.page_name)}
+                      if self.permissions.can_write(account_of(u), thread.page_name)}
         self._notify(moderators, kind, thread.page_name, thread.id, comment_id, actor,
                      thread.title)
 
@@ -197,7 +192,7 @@ class Notify:
             return
         with self.db.session() as s:
             users = list(s.scalars(select(User).where(User.id.in_(user_ids))))
-            readers = [u for u in users if self.permissions.can_read(_account(u), page_name)]
+            readers = [u for u in users if self.permissions.can_read(account_of(u), page_name)]
             rows = [Notification(user_id=u.id, kind=kind, page_key=paths.key(page_name),
                                  page_name=page_name, thread_id=thread_id,
                                  comment_id=comment_id, actor=actor, summary=summary[:500])
@@ -277,7 +272,7 @@ class Notify:
                                         .where(Notification.emailed.is_(False)))))
             if user_ids is not None:
                 query = query.where(User.id.in_(user_ids))
-            users = [(_account(u), m) for u, m in s.execute(query).all() if m == mode]
+            users = [(account_of(u), m) for u, m in s.execute(query).all() if m == mode]
         sent = 0
         for account, _mode in users:
             with self.db.session() as s:

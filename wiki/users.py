@@ -95,13 +95,13 @@ class TokenInfo:
     last_used: datetime | None
 
 
-def _account(user: User) -> Account:
+def account_of(user: User) -> Account:
     return Account(id=user.id, name=user.name, email=user.email,
                    display_name=user.display_name, role=user.role, language=user.language,
                    session_version=user.session_version)
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     # Tokens are 256 random bits, so a fast hash is enough; no KDF needed (unlike passwords).
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -142,7 +142,7 @@ class Users:
             s.add(AuditEvent(actor=actor, action="user.create", subject=name,
                              detail=f"role={role}"))
             s.flush()
-            return _account(user)
+            return account_of(user)
 
     @staticmethod
     def check_new_password(password: str) -> None:
@@ -162,7 +162,7 @@ class Users:
             return cached[1]
         with self.db.engine.connect() as c:
             row = c.execute(select(User.__table__).where(User.id == user_id)).first()
-        account = _account(row) if row else None
+        account = account_of(row) if row else None
         if len(self._recent) > 10_000:
             self._recent.clear()
         self._recent[user_id] = (now + ACCOUNT_CACHE_SECONDS, account)
@@ -174,7 +174,7 @@ class Users:
     def by_name(self, name: str) -> Account | None:
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.name_key == str(name).lower()))
-            return _account(user) if user else None
+            return account_of(user) if user else None
 
     def count(self) -> int:
         with self.db.session() as s:
@@ -187,7 +187,7 @@ class Users:
 
     def all(self) -> list[Account]:
         with self.db.session() as s:
-            return [_account(u) for u in s.scalars(select(User).order_by(User.name_key))]
+            return [account_of(u) for u in s.scalars(select(User).order_by(User.name_key))]
 
     def set_password(self, name: str, password: str, actor: str | None = None) -> Account:
         """Set the password (ending every session); `actor` None means the user themself."""
@@ -201,7 +201,7 @@ class Users:
             s.add(AuditEvent(actor=actor or user.name, action="user.password",
                              subject=user.name))
             self._forget(user.id)
-            return _account(user)
+            return account_of(user)
 
     def set_role(self, name: str, role: str, actor: str = "system") -> Account:
         if role not in ROLES:
@@ -214,7 +214,7 @@ class Users:
                              detail=f"{user.role} -> {role}"))
             user.role = role
             self._forget(user.id)
-            return _account(user)
+            return account_of(user)
 
     def update_profile(self, user_id: int, *, language: str | None = None,
                        email: str | None = None, display_name: str | None = None) -> Account:
@@ -232,7 +232,7 @@ class Users:
             if display_name is not None:
                 user.display_name = display_name.strip()[:128]
             self._forget(user.id)
-            return _account(user)
+            return account_of(user)
 
     def end_sessions(self, user_id: int, actor: str | None = None) -> None:
         """End every session of the user; with an actor (an admin) it goes in the audit log,
@@ -258,7 +258,7 @@ class Users:
                 return None
             if self.hasher.check_needs_rehash(stored):
                 user.password_hash = self.hasher.hash(password)
-            return _account(user)
+            return account_of(user)
 
     def ensure_proxy_user(self, name: str, email: str | None = None,
                           display_name: str | None = None,
@@ -305,7 +305,7 @@ class Users:
             user = s.scalar(select(User).where(User.name_key == user_name.lower()))
             if not user:
                 raise NotFound(f"There is no user {user_name}.")
-            s.add(Token(user_id=user.id, name=token_name, token_hash=_token_hash(token)))
+            s.add(Token(user_id=user.id, name=token_name, token_hash=token_hash(token)))
             s.add(AuditEvent(actor=actor or user.name, action="token.create",
                              subject=user.name, detail=token_name))
         return token
@@ -339,7 +339,7 @@ class Users:
         if not token or len(token) > 200:
             return None
         with self.db.session() as s:
-            row = s.scalar(select(Token).where(Token.token_hash == _token_hash(token)))
+            row = s.scalar(select(Token).where(Token.token_hash == token_hash(token)))
             if not row:
                 return None
             now = utcnow()
@@ -347,14 +347,14 @@ class Users:
             if row.last_used is None or (now - row.last_used).total_seconds() > 60:
                 row.last_used = now
             user = s.get(User, row.user_id)
-            return _account(user) if user else None
+            return account_of(user) if user else None
 
     # --- first admin -----------------------------------------------------------------------------
 
     def create_setup_token(self) -> str:
         token = secrets.token_urlsafe(24)
         with self.db.session() as s:
-            s.add(SetupToken(token_hash=_token_hash(token)))
+            s.add(SetupToken(token_hash=token_hash(token)))
         return token
 
     def use_setup_token(self, token: str, name: str, password: str) -> Account:
@@ -371,7 +371,7 @@ class Users:
         with self.db.session() as s:
             if s.scalar(select(func.count(User.id))):
                 return False
-            return s.get(SetupToken, _token_hash(token or "")) is not None
+            return s.get(SetupToken, token_hash(token or "")) is not None
 
 
 def _require_unique_email(s, email: str, user_id: int | None) -> None:

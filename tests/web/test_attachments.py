@@ -194,6 +194,7 @@ def test_real_png_is_inline_with_its_type(client, page):
                        headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
     assert again.headers["ETag"] == response.headers["ETag"] and again.data == b""
+    assert "Content-Type" not in again.headers  # the browser keeps image/png
     assert client.get("/file/Team/Minutes/photo.jpg",  # another version: the file itself
                       headers={"If-None-Match": '"someotherversion"'}).status_code == 200
 

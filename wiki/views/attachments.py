@@ -94,8 +94,13 @@ def delete(name: str):
 def file(path: str):
     served = _service().open(current_account(), path, request.args.get("rev") or None,
                              unless=request.if_none_match)
-    if served.unchanged:  # revalidation of an image on every page view: no read, no checks
+    if served.unchanged:  # revalidation of an image on every page view: not read again
         response = Response(status=304)
+        # No Content-Type: the browser keeps the one it has (a default text/html here made
+        # Chromium show a cached image as a page).
+        del response.headers["Content-Type"]
+        response.headers["Content-Security-Policy"] = FILE_CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "private, no-cache"
         response.set_etag(served.blob)
         return response
