@@ -274,9 +274,10 @@ class Discussions:
         if not _valid_id(thread_id):
             raise ThreadNotFound()
         row = s.get(Thread, thread_id)
-        if row is None or not self.permissions.can_read(account, row.page_name):
-            self.permissions.refuse_unseen(account)  # missing and hidden alike
+        if row is None:
+            self.permissions.refuse_unseen(account)  # visitors: as for a hidden one
             raise ThreadNotFound()
+        self.permissions.require_read(account, row.page_name)
         if not self._sees(account, row):
             raise ThreadNotFound()
         return row
