@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from wiki import paths
 from wiki.acl import Acl, Event, Rule
-from wiki.auth import Permissions
 from wiki.errors import InvalidInput, NotFound
+from wiki.permissions import Permissions
 from wiki.users import ANONYMOUS, Account, TokenInfo, UserInfo, Users
 
 

@@ -13,13 +13,13 @@ from wiki import auth, config, home, ratelimit
 from wiki.acl import Acl
 from wiki.admin import Admin
 from wiki.attachments import Attachments
-from wiki.auth import Permissions
 from wiki.catalog import Catalog
 from wiki.db import Database
 from wiki.discussions import Discussions
 from wiki.feeds import FeedTokens
 from wiki.notify import Notify
 from wiki.pages import Pages
+from wiki.permissions import Permissions
 from wiki.render import Renderer
 from wiki.repo import Repository
 from wiki.search import Search

@@ -28,10 +28,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from wiki import extract, paths
-from wiki.auth import Permissions
 from wiki.catalog import Catalog
 from wiki.config import Settings
 from wiki.errors import InvalidInput, NotFound, PageNotFound, RepositoryBusy, WikiError
+from wiki.permissions import Permissions
 from wiki.render import Renderer
 from wiki.repo import Author, Delete, HeadMoved, NothingToCommit, Repository, Write
 from wiki.users import Account

@@ -33,7 +33,6 @@ from sqlalchemy import delete, func, select, update
 
 from wiki import paths
 from wiki.acl import Acl
-from wiki.auth import Permissions
 from wiki.catalog import Catalog, PageChange
 from wiki.db import (
     Comment,
@@ -56,6 +55,7 @@ from wiki.errors import (
     Unauthorized,
     WikiError,
 )
+from wiki.permissions import Permissions
 from wiki.render import Renderer
 from wiki.users import Account
 

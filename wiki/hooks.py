@@ -332,8 +332,8 @@ def run_pre_receive(stdin: Iterable[str], environ: Mapping[str, str] | None = No
     """The hook itself: 0 accepts the push, 1 refuses it (with the reasons on stderr)."""
     from wiki import config
     from wiki.acl import Acl
-    from wiki.auth import Permissions
     from wiki.db import Database
+    from wiki.permissions import Permissions
     from wiki.repo import Repository
     from wiki.users import Users
 

@@ -23,11 +23,11 @@ from email.message import EmailMessage
 from sqlalchemy import delete, func, select, update
 
 from wiki import paths
-from wiki.auth import Permissions
 from wiki.catalog import PageChange
 from wiki.config import Settings
 from wiki.db import Database, Notification, NotifyPreference, User, Watch
 from wiki.errors import InvalidInput, Unauthorized
+from wiki.permissions import Permissions
 from wiki.users import Account, Users, account_of
 
 log = logging.getLogger(__name__)

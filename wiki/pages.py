@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from wiki import paths
-from wiki.auth import Permissions
 from wiki.catalog import Catalog, PageInfo, RevisionInfo
 from wiki.config import Settings
 from wiki.diffs import Diff, compare
@@ -24,6 +23,7 @@ from wiki.errors import (
     RepositoryBusy,
     RevisionNotFound,
 )
+from wiki.permissions import Permissions
 from wiki.render import MAX_WIKILINK_CHARS, Heading, Rendered, Renderer
 from wiki.repo import Author, BlameLine, Delete, HeadMoved, NothingToCommit, Repository, Write
 from wiki.users import Account

@@ -77,9 +77,9 @@ from whoosh.query import (
 from whoosh.support.charset import accent_map
 
 from wiki import paths
-from wiki.auth import Permissions
 from wiki.errors import InvalidPath, RepositoryBusy
 from wiki.locks import file_lock
+from wiki.permissions import Permissions
 from wiki.users import Account
 
 log = logging.getLogger(__name__)
