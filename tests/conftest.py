@@ -3,7 +3,8 @@
 import pytest
 
 from wiki import config, home
-from wiki.app import build_services, create_app
+from wiki.app import create_app
+from wiki.services import build_services
 
 PASSWORD = "correct-horse-battery"
 

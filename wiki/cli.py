@@ -10,7 +10,7 @@ from wiki.errors import WikiError
 
 def _services(home):
     from wiki import home as wiki_home
-    from wiki.app import build_services
+    from wiki.services import build_services
 
     settings = config.load(home)
     wiki_home.ensure(settings)

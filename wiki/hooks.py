@@ -331,11 +331,7 @@ def report(problems: list[str]) -> str:
 def run_pre_receive(stdin: Iterable[str], environ: Mapping[str, str] | None = None) -> int:
     """The hook itself: 0 accepts the push, 1 refuses it (with the reasons on stderr)."""
     from wiki import config
-    from wiki.acl import Acl
-    from wiki.db import Database
-    from wiki.permissions import Permissions
-    from wiki.repo import Repository
-    from wiki.users import Users
+    from wiki.services import build_services
 
     environ = os.environ if environ is None else environ
     updates = parse_updates(stdin)
@@ -344,21 +340,18 @@ def run_pre_receive(stdin: Iterable[str], environ: Mapping[str, str] | None = No
                                  "where the wiki checks who you are."]))
         return 1
     settings = config.load(environ=environ)
-    db = Database(settings.db_url)
+    services = build_services(settings)
+    repo = services.repo
     try:
-        repo = Repository(settings.repository, branch=settings.branch,
-                          lock_timeout=settings.write_lock_timeout)
-        acl = Acl(db, stamp=settings.instance / "acl.stamp")
-        permissions = Permissions(acl, anonymous_read=settings.anonymous_read)
-        account = Users(db).by_name(environ["REMOTE_USER"])
-        problems = check_push(repo, permissions, account, settings, updates)
+        account = services.users.by_name(environ["REMOTE_USER"])
+        problems = check_push(repo, services.permissions, account, settings, updates)
         if not problems:
             with repo.write_lock():
                 if any(u.old != (repo.head() or "0" * len(u.old)) for u in updates):
                     problems.append("The wiki changed while you pushed (someone saved a page). "
                                     "Pull and push again.")
     finally:
-        db.dispose()
+        services.db.dispose()
     if problems:
         sys.stderr.write(report(problems))
         return 1

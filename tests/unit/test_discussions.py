@@ -5,9 +5,9 @@ import multiprocessing
 import pytest
 
 from wiki import config
-from wiki.app import build_services
 from wiki.discussions import CommentTooLarge, DiscussionClosed, mentions
 from wiki.errors import InvalidInput, NotFound, PageNotFound, PermissionDenied, Unauthorized
+from wiki.services import build_services
 from wiki.users import ANONYMOUS
 
 PASSWORD = "correct-horse-battery"

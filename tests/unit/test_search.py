@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from wiki import config, home
-from wiki.app import build_services
 from wiki.repo import Author, Write
 from wiki.search import Filters
+from wiki.services import build_services
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / \
     "tldr-pages-en-nl.tar.gz"

@@ -218,7 +218,7 @@ def test_the_command_line_records_as_cli(tmp_path):
     run("user", "passwd", "erin", "--password-stdin", input="another-password\n")
     run("token", "create", "erin")
     from wiki import config
-    from wiki.app import build_services
+    from wiki.services import build_services
 
     services = build_services(config.load(tmp_path, environ={}))
     try:

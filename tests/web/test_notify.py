@@ -8,8 +8,8 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from wiki import config, home
-from wiki.app import build_services
 from wiki.cli import main
+from wiki.services import build_services
 
 
 class Mailbox:

@@ -2,17 +2,15 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from wiki import auth, ratelimit
 from wiki.errors import InvalidInput, PageExists
+from wiki.views import services
 
 bp = Blueprint("account", __name__)
 
-
-def _users():
-    return current_app.extensions["kennis"].users
 
 
 def _safe_next(target: str | None) -> str:
@@ -27,7 +25,7 @@ def _safe_next(target: str | None) -> str:
 @ratelimit.login
 def login():
     if request.method == "POST":
-        account = _users().authenticate(request.form.get("name", ""),
+        account = services().users.authenticate(request.form.get("name", ""),
                                         request.form.get("password", ""))
         if account:
             auth.log_in(account, remember=bool(request.form.get("remember")))
@@ -41,7 +39,7 @@ def login():
 def logout():
     account = auth.current_account()
     if not account.is_anonymous:
-        _users().end_sessions(account.id)
+        services().users.end_sessions(account.id)
     auth.log_out()
     return redirect(url_for("account.login"))
 
@@ -49,7 +47,7 @@ def logout():
 @bp.route("/setup/<token>", methods=["GET", "POST"])
 @ratelimit.setup_link
 def setup(token: str):
-    users = _users()
+    users = services().users
     if not users.setup_token_valid(token):
         return render_template("error.html", status=404, code="not_found",
                                message=_("This setup link is not valid (any more).")), 404
@@ -75,7 +73,7 @@ def settings():
     if account.is_anonymous:
         return redirect(url_for("account.login", next=request.path))
     if request.method == "POST":
-        users = _users()
+        users = services().users
         password = request.form.get("password")
         try:
             if password:  # every check first: a refused form changes nothing

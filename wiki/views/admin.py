@@ -6,18 +6,19 @@ are sent to log in). A form that fails validation comes back with the reason as 
 
 from collections.abc import Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from wiki.auth import current_account
 from wiki.errors import InvalidPath, PermissionDenied, Unauthorized, WikiError
 from wiki.users import ROLES
+from wiki.views import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _admin():
-    return current_app.extensions["kennis"].admin
+    return services().admin
 
 
 def _form(name: str) -> str:

@@ -6,7 +6,6 @@ which also makes CSRF moot for this blueprint).
 """
 
 from apispec import BasePlugin
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
@@ -15,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from wiki import paths
 from wiki.auth import caller
 from wiki.errors import PermissionDenied, Unauthorized
+from wiki.views import services
 from wiki.views.errors import error_response, http_error
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -205,9 +205,6 @@ class DiffSchema(Schema):
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def _pages():
-    return current_app.extensions["kennis"].pages
-
 
 def _reader():
     found = caller()
@@ -232,7 +229,7 @@ def _writer():
 @bp.response(200, PageList)
 def list_pages(query):
     """List pages, optionally under a namespace prefix."""
-    total, pages = _pages().index(_reader(), query["prefix"], limit=query["limit"],
+    total, pages = services().pages.index(_reader(), query["prefix"], limit=query["limit"],
                                   offset=query["offset"])
     return {"total": total,
             "pages": [{"path": p.name, "title": p.title, "updated": p.updated} for p in pages]}
@@ -244,8 +241,8 @@ class PageResource(MethodView):
     def get(self, path):
         """Read a page: its Markdown, rendered HTML and current revision."""
         account = _reader()
-        page = _pages().view(account, path)
-        source = _pages().source(account, page.name)
+        page = services().pages.view(account, path)
+        source = services().pages.source(account, page.name)
         return {"path": page.name, "title": page.title, "markdown": source.markdown,
                 "html": page.html, "revision": page.revision, "author": page.author,
                 "updated": page.updated, "tags": list(page.tags)}
@@ -256,7 +253,7 @@ class PageResource(MethodView):
     def put(self, body, path):
         """Create or update a page. With `base_revision`, concurrent edits are merged, or
         409 with the conflict when they overlap."""
-        result = _pages().save(_writer(), path, body["markdown"], body["message"],
+        result = services().pages.save(_writer(), path, body["markdown"], body["message"],
                                body["base_revision"])
         payload = {"path": result.name, "revision": result.revision, "merged": result.merged,
                    "created": result.created}
@@ -265,7 +262,7 @@ class PageResource(MethodView):
     @bp.response(204)
     def delete(self, path):
         """Delete a page (its history is kept)."""
-        _pages().delete(_writer(), path)
+        services().pages.delete(_writer(), path)
 
 
 @bp.route("/move/<path:path>", methods=["POST"])
@@ -273,8 +270,9 @@ class PageResource(MethodView):
 @bp.response(200, WriteResult)
 def move(body, path):
     """Rename a page; its history follows and the old name redirects."""
-    revision = _pages().rename(_writer(), path, body["to"], rewrite_links=body["rewrite_links"],
-                               message=body["message"])
+    revision = services().pages.rename(_writer(), path, body["to"],
+                                       rewrite_links=body["rewrite_links"],
+                                       message=body["message"])
     return {"path": paths.normalize(body["to"]), "revision": revision, "merged": False,
             "created": False}
 
@@ -284,7 +282,7 @@ def move(body, path):
 @bp.response(200, HistorySchema)
 def history(query, path):
     """The page's revisions, newest first (following renames)."""
-    rows = _pages().history(_reader(), path, limit=query["limit"], offset=query["offset"])
+    rows = services().pages.history(_reader(), path, limit=query["limit"], offset=query["offset"])
     return {"revisions": [{"revision": r.revision, "author": r.author, "date": r.date,
                            "message": r.message, "action": r.action, "path": r.name}
                           for r in rows]}
@@ -295,7 +293,7 @@ def history(query, path):
 @bp.response(200, DiffSchema)
 def diff(query, path):
     """Diff two revisions of a page (default: the current one against its predecessor)."""
-    result = _pages().diff(_reader(), path, query["from_"], query["to"])
+    result = services().pages.diff(_reader(), path, query["from_"], query["to"])
     return {"from_": result.from_revision, "to": result.to_revision,
             "unified": result.diff.unified,
             "html": "" if result.diff.too_large else result.diff.inline_html()}

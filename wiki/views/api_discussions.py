@@ -4,11 +4,11 @@ Same rules as the pages API: reads take a session or a bearer token, writes need
 a page the caller may not read looks missing, and so do its threads.
 """
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from wiki.views import services
 from wiki.views.api import _reader, _writer
 
 bp = Blueprint("api_discussions", __name__, url_prefix="/api/v1",
@@ -70,7 +70,7 @@ class ThreadPatch(Schema):
 
 
 def _discussions():
-    return current_app.extensions["kennis"].discussions
+    return services().discussions
 
 
 def _summary(thread) -> dict:

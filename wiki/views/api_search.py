@@ -5,11 +5,12 @@ suggestions only ever come from pages the caller may read. CORS for the portal's
 added for every /api/v1/ GET by wiki/views/security.py (setting `cors_origins`).
 """
 
-from flask import current_app, jsonify, url_for
+from flask import jsonify, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from wiki.search import KINDS, Filters
+from wiki.views import services
 from wiki.views.api import _reader
 from wiki.views.search import hit_url
 
@@ -66,7 +67,7 @@ class SuggestQuery(Schema):
 
 
 def _search():
-    return current_app.extensions["kennis"].search
+    return services().search
 
 
 @bp.route("/search")

@@ -14,7 +14,6 @@ from urllib.parse import quote
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -28,6 +27,7 @@ from werkzeug.datastructures import FileStorage
 from wiki.attachments import AttachmentTooLarge, file_url, too_large_message
 from wiki.auth import current_account
 from wiki.errors import InvalidInput, WikiError
+from wiki.views import services
 
 bp = Blueprint("attachments", __name__)
 
@@ -36,7 +36,7 @@ FORM_OVERHEAD = 64 * 1024  # multipart boundaries, the CSRF token and the summar
 
 
 def _service():
-    return current_app.extensions["kennis"].attachments
+    return services().attachments
 
 
 def _wants_json() -> bool:
@@ -47,7 +47,7 @@ def _wants_json() -> bool:
 def listing(name: str):
     listing = _service().listing(current_account(), name)
     return render_template("attachments.html", name=listing.page, listing=listing,
-                           max_bytes=current_app.extensions["kennis"].settings
+                           max_bytes=services().settings
                            .max_attachment_bytes)
 
 
@@ -75,7 +75,7 @@ def upload(name: str):
 
 
 def _read(upload: FileStorage) -> bytes:
-    limit = current_app.extensions["kennis"].settings.max_attachment_bytes
+    limit = services().settings.max_attachment_bytes
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
         raise AttachmentTooLarge(too_large_message(None, limit))

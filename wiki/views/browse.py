@@ -1,17 +1,15 @@
 """Finding pages: the page index, recent changes with their Atom feed, and tags."""
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from wiki import paths
 from wiki.auth import current_account
+from wiki.views import services
 from wiki.views.feeds import atom
 
 bp = Blueprint("browse", __name__)
 HOME = "Home"
 
-
-def _pages():
-    return current_app.extensions["kennis"].pages
 
 
 @bp.route("/")
@@ -22,7 +20,7 @@ def home():
 @bp.route("/index", defaults={"prefix": ""})
 @bp.route("/index/<path:prefix>")
 def index(prefix: str):
-    total, pages = _pages().index(current_account(), prefix)
+    total, pages = services().pages.index(current_account(), prefix)
     prefix = paths.normalize(prefix) if prefix else ""
     return render_template("index.html", prefix=prefix, pages=pages, total=total, tree=_tree(
         pages, prefix))
@@ -50,7 +48,7 @@ def _tree(pages, prefix: str) -> list[dict]:
 @bp.route("/recent")
 def recent():
     offset = max(request.args.get("offset", 0, type=int), 0)
-    changes = _pages().recent(current_account(), limit=51, offset=offset)
+    changes = services().pages.recent(current_account(), limit=51, offset=offset)
     return render_template("recent.html", changes=changes[:50], offset=offset,
                            more=len(changes) > 50)
 
@@ -59,14 +57,15 @@ def recent():
 def feed():
     """Readable with a feed token (`?token=`) as well as a session: see wiki/views/feeds.py."""
     return atom(lambda account, base: render_template(
-        "feed.xml", changes=_pages().recent(account, limit=50), base=base))
+        "feed.xml", changes=services().pages.recent(account, limit=50), base=base))
 
 
 @bp.route("/tags")
 def tags():
-    return render_template("tags.html", tags=_pages().tags(current_account()))
+    return render_template("tags.html", tags=services().pages.tags(current_account()))
 
 
 @bp.route("/tag/<tag>")
 def tag(tag: str):
-    return render_template("tag.html", tag=tag, pages=_pages().tagged(current_account(), tag))
+    pages = services().pages.tagged(current_account(), tag)
+    return render_template("tag.html", tag=tag, pages=pages)

@@ -5,7 +5,6 @@ Actions come before the page path (`/discussion/<page>`), like every HTML route.
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     g,
     jsonify,
@@ -20,6 +19,7 @@ from wiki import paths
 from wiki.auth import current_account
 from wiki.discussions import CommentTooLarge, DiscussionClosed
 from wiki.errors import InvalidInput, PermissionDenied
+from wiki.views import services
 
 bp = Blueprint("discussions", __name__)
 
@@ -47,9 +47,6 @@ def init_app(app) -> None:
         return g.kennis_unread
 
 
-def _services():
-    return current_app.extensions["kennis"]
-
 
 def _form(name: str) -> str:
     return request.form.get(name, "")
@@ -67,23 +64,23 @@ def _int(value) -> int | None:
 @bp.route("/discussion/<path:name>", methods=["GET", "POST"])
 def page_threads(name: str):
     account = current_account()
-    services = _services()
+    wiki = services()
     error, title, body = None, "", ""
     if request.method == "POST":
         title, body = _form("title"), _form("body")
         try:
-            result = services.discussions.start(account, name, title, body)
+            result = wiki.discussions.start(account, name, title, body)
         except (InvalidInput, CommentTooLarge) as exc:
             error = exc
         else:
             return redirect(url_for(".thread", thread_id=result.thread.id))
-    shown, threads = services.discussions.threads(account, name)
+    shown, threads = wiki.discussions.threads(account, name)
     if shown != paths.normalize(name) and request.method == "GET":
         return redirect(url_for(".page_threads", name=shown))
-    page_exists = services.catalog.page(shown) is not None
+    page_exists = wiki.catalog.page(shown) is not None
     return render_template(
         "discussion.html", name=shown, threads=threads, page_exists=page_exists,
-        watching=services.notify.watching(account, shown), error=error and error.message,
+        watching=wiki.notify.watching(account, shown), error=error and error.message,
         title=title, body=body), error.status if error else 200
 
 
@@ -94,7 +91,7 @@ def thread(thread_id: int):
 
 def _thread_page(thread_id: int, error=None, body: str = "", reply_to: int | None = None):
     account = current_account()
-    view = _services().discussions.thread(account, thread_id)
+    view = services().discussions.thread(account, thread_id)
     return render_template("discussion_thread.html", thread=view, name=view.page_name,
                            error=error and error.message, body=body,
                            reply_to=reply_to), error.status if error else 200
@@ -105,7 +102,7 @@ def reply(thread_id: int):
     body = _form("body")
     reply_to = _int(request.form.get("reply_to"))
     try:
-        result = _services().discussions.reply(current_account(), thread_id, body, reply_to)
+        result = services().discussions.reply(current_account(), thread_id, body, reply_to)
     except (InvalidInput, CommentTooLarge, DiscussionClosed) as exc:
         return _thread_page(thread_id, exc, body, reply_to)
     return redirect(url_for(".thread", thread_id=thread_id, _anchor=f"c{result.comment.id}"))
@@ -113,13 +110,13 @@ def reply(thread_id: int):
 
 @bp.route("/thread/<int:thread_id>/status", methods=["POST"])
 def status(thread_id: int):
-    _services().discussions.set_status(current_account(), thread_id, _form("status"))
+    services().discussions.set_status(current_account(), thread_id, _form("status"))
     return redirect(url_for(".thread", thread_id=thread_id))
 
 
 @bp.route("/thread/<int:thread_id>/lock", methods=["POST"])
 def lock(thread_id: int):
-    _services().discussions.set_locked(current_account(), thread_id, _form("locked") == "1")
+    services().discussions.set_locked(current_account(), thread_id, _form("locked") == "1")
     return redirect(url_for(".thread", thread_id=thread_id))
 
 
@@ -128,7 +125,7 @@ def lock(thread_id: int):
 @bp.route("/comment/<int:comment_id>/edit", methods=["GET", "POST"])
 def edit_comment(comment_id: int):
     account = current_account()
-    discussions = _services().discussions
+    discussions = services().discussions
     comment = discussions.comment(account, comment_id)
     if not comment.may_edit:
         raise PermissionDenied(_("Only its author can change a comment."))
@@ -145,7 +142,7 @@ def edit_comment(comment_id: int):
 
 @bp.route("/comment/<int:comment_id>/delete", methods=["POST"])
 def delete_comment(comment_id: int):
-    discussions = _services().discussions
+    discussions = services().discussions
     thread_id = discussions.comment(current_account(), comment_id).thread_id
     discussions.delete(current_account(), comment_id)
     flash(_("The comment was removed."), "ok")
@@ -154,7 +151,7 @@ def delete_comment(comment_id: int):
 
 @bp.route("/comment/<int:comment_id>/hide", methods=["POST"])
 def hide_comment(comment_id: int):
-    discussions = _services().discussions
+    discussions = services().discussions
     account = current_account()
     thread_id = discussions.comment(account, comment_id).thread_id
     if request.form.get("unhide"):
@@ -168,7 +165,7 @@ def hide_comment(comment_id: int):
 
 @bp.route("/comment/<int:comment_id>/history")
 def comment_history(comment_id: int):
-    view, revisions = _services().discussions.comment_history(current_account(), comment_id)
+    view, revisions = services().discussions.comment_history(current_account(), comment_id)
     return render_template("discussion_history.html", comment=view, revisions=revisions)
 
 
@@ -177,7 +174,7 @@ def comment_history(comment_id: int):
 @bp.route("/mentions/<path:name>")
 def mention_names(name: str):
     """Autocomplete for `@name` in a comment box: users who may read the page."""
-    found = _services().discussions.user_names(current_account(), name,
+    found = services().discussions.user_names(current_account(), name,
                                                 request.args.get("q", ""))
     return jsonify({"users": [{"name": n, "label": label} for n, label in found]})
 
@@ -187,7 +184,7 @@ def mention_names(name: str):
 @bp.route("/watch/<path:name>", methods=["POST"])
 def watch(name: str):
     account = current_account()
-    notify = _services().notify
+    notify = services().notify
     namespace = request.form.get("namespace") == "1"
     if request.form.get("action") == "unwatch":
         notify.unwatch(account, name, namespace)
@@ -204,7 +201,7 @@ def watch(name: str):
 @bp.route("/inbox", methods=["GET", "POST"])
 def inbox():
     account = current_account()
-    notify = _services().notify
+    notify = services().notify
     if request.method == "POST":
         if "email" in request.form:
             notify.set_email_mode(account, _form("email"))
@@ -216,14 +213,14 @@ def inbox():
     items = notify.inbox(account)
     return render_template("inbox.html", items=items, email_mode=notify.email_mode(account),
                            watches=notify.watches(account),
-                           email_on=bool(_services().settings.smtp_host))
+                           email_on=bool(services().settings.smtp_host))
 
 
 @bp.route("/activity", defaults={"prefix": ""})
 @bp.route("/activity/<path:prefix>")
 def activity(prefix: str):
     account = current_account()
-    services = _services()
+    wiki = services()
     prefix = paths.normalize(prefix) if prefix else ""
-    items = services.discussions.activity(account, limit=50, prefix=prefix)
+    items = wiki.discussions.activity(account, limit=50, prefix=prefix)
     return render_template("activity.html", items=items, prefix=prefix)

@@ -15,13 +15,11 @@ from wiki import paths
 from wiki.auth import current_account
 from wiki.errors import Unauthorized, WikiError
 from wiki.users import Account
+from wiki.views import services
 
 bp = Blueprint("feeds", __name__)
 FEED_ENTRIES = 50
 
-
-def _services():
-    return current_app.extensions["kennis"]
 
 
 def feed_account() -> Account:
@@ -29,12 +27,12 @@ def feed_account() -> Account:
     token = request.args.get("token")
     if token is None:
         return current_account()
-    return _services().feeds.account(token)
+    return services().feeds.account(token)
 
 
 def atom(render: Callable[[Account, str], str]) -> Response:
     """An Atom response from `render(account, base_url)`; errors as plain text."""
-    settings = _services().settings
+    settings = services().settings
     base = (settings.base_url or request.url_root).rstrip("/")
     try:
         body = render(feed_account(), base)
@@ -56,7 +54,7 @@ def activity(prefix: str):
     prefix = paths.normalize(prefix) if prefix else ""
 
     def render(account: Account, base: str) -> str:
-        items = _services().discussions.activity(account, limit=FEED_ENTRIES, prefix=prefix)
+        items = services().discussions.activity(account, limit=FEED_ENTRIES, prefix=prefix)
         return render_template("activity.xml", items=items, prefix=prefix, base=base,
                                token=request.args.get("token"))
 
@@ -68,7 +66,7 @@ def index():
     account = current_account()
     if account.is_anonymous:
         raise Unauthorized()
-    feeds = _services().feeds
+    feeds = services().feeds
     token = None
     if request.method == "POST":
         if request.form.get("action") == "remove":
@@ -77,7 +75,7 @@ def index():
         token = feeds.reset(account)
     # The new token is rendered straight away, never stored anywhere readable: this response
     # is the only place it appears.
-    base = (_services().settings.base_url or request.url_root).rstrip("/")
+    base = (services().settings.base_url or request.url_root).rstrip("/")
     response = current_app.make_response(render_template(
         "feeds.html", token=token, created=feeds.created(account), base=base))
     response.headers["Cache-Control"] = "no-store"

@@ -1,16 +1,14 @@
 """`/wiki.git/…`: clone, fetch, pull and push with the ordinary git client (wiki/gitserve.py)."""
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from wiki import gitserve, ratelimit
 from wiki.errors import Unauthorized, WikiError
+from wiki.views import services
 
 bp = Blueprint("git", __name__)
 REPOSITORY = "/wiki.git"
 
-
-def _services():
-    return current_app.extensions["kennis"]
 
 
 @bp.route(f"{REPOSITORY}/info/refs")
@@ -35,9 +33,9 @@ def anything_else(rest: str):
 
 
 def _serve(service: str, advertise: bool) -> Response:
-    services = _services()
-    account = gitserve.authenticate(services.users, request.headers.get("Authorization"))
-    gitserve.require_access(services.permissions, account, service)
+    wiki = services()
+    account = gitserve.authenticate(wiki.users, request.headers.get("Authorization"))
+    gitserve.require_access(wiki.permissions, account, service)
     git_request = gitserve.GitRequest.build(
         service, advertise, remote_addr=request.remote_addr,
         content_type=request.headers.get("Content-Type"),
@@ -46,11 +44,11 @@ def _serve(service: str, advertise: bool) -> Response:
         git_protocol=request.headers.get("Git-Protocol"))
     body = None
     if not advertise:
-        request.max_content_length = services.settings.max_push_bytes
+        request.max_content_length = wiki.settings.max_push_bytes
         body = request.stream
     after = _after_push(services, account) if service == gitserve.RECEIVE and not advertise \
         else None
-    answer = gitserve.run_backend(services.settings, services.repo, git_request, account, body,
+    answer = gitserve.run_backend(wiki.settings, wiki.repo, git_request, account, body,
                                   after)
     response = Response(answer.body, status=answer.status, headers=answer.headers,
                         direct_passthrough=True)
@@ -84,7 +82,7 @@ def git_error(exc: WikiError):
 
 
 def clone_url() -> str:
-    base = _services().settings.base_url or request.host_url
+    base = services().settings.base_url or request.host_url
     return base.rstrip("/") + REPOSITORY
 
 

@@ -5,17 +5,18 @@ Hiding a comment is the thread page's own form (`/comment/ID/hide`); it closes t
 open reports too. Who may do what is decided in wiki/discussions.py.
 """
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from wiki.auth import current_account
 from wiki.errors import PermissionDenied, Unauthorized
+from wiki.views import services
 
 bp = Blueprint("moderation", __name__)
 
 
 def _discussions():
-    return current_app.extensions["kennis"].discussions
+    return services().discussions
 
 
 @bp.route("/moderation")

@@ -18,13 +18,11 @@ from flask_babel import gettext as _
 from wiki import paths
 from wiki.auth import current_account
 from wiki.errors import EditConflict, InvalidInput, InvalidRevision, PageNotFound, PageTooLarge
+from wiki.views import services
 from wiki.views.pagecache import PageViewCache
 
 bp = Blueprint("pages", __name__)
 
-
-def _pages():
-    return current_app.extensions["kennis"].pages
 
 
 def _form_text(name: str) -> str:
@@ -35,25 +33,25 @@ def _form_text(name: str) -> str:
 def view(name: str):
     account = current_account()
     normalized = paths.normalize(name)
-    services = current_app.extensions["kennis"]
+    wiki = services()
     try:
-        page = services.pages.view(account, normalized)
+        page = wiki.pages.view(account, normalized)
     except PageNotFound:
-        target = _pages().renamed_to(account, normalized)
+        target = services().pages.renamed_to(account, normalized)
         if target:
             return redirect(url_for("pages.view", name=target), 301)
-        deleted = _pages().deleted_revision(account, normalized)
-        can_write = current_app.extensions["kennis"].permissions.can_write(account, normalized)
+        deleted = services().pages.deleted_revision(account, normalized)
+        can_write = services().permissions.can_write(account, normalized)
         return render_template("missing.html", name=normalized, deleted=deleted,
                                can_write=can_write), 404
     if page.name != name:
         return redirect(url_for("pages.view", name=page.name), 301)
     if session.get("_flashes"):  # a message for this user only: not shareable
         return render_template("page.html", page=page,
-                               contributors=_pages().contributors(account, page.name))
+                               contributors=services().pages.contributors(account, page.name))
     key = _view_key(services, account, page)
     return _view_cache().get(key) or _view_cache().render(
-        key, "page.html", page=page, contributors=_pages().contributors(account, page.name))
+        key, "page.html", page=page, contributors=services().pages.contributors(account, page.name))
 
 
 def _view_key(services, account, page) -> tuple:
@@ -74,13 +72,13 @@ def _view_cache() -> PageViewCache:
 
 @bp.route("/rev/<revision>/<path:name>")
 def revision(revision: str, name: str):
-    page = _pages().at_revision(current_account(), name, revision)
+    page = services().pages.at_revision(current_account(), name, revision)
     return render_template("page.html", page=page, contributors=None)
 
 
 @bp.route("/raw/<path:name>")
 def raw(name: str):
-    source = _pages().source(current_account(), name, request.args.get("rev") or None)
+    source = services().pages.source(current_account(), name, request.args.get("rev") or None)
     if source.revision is None:
         raise PageNotFound()
     return Response(source.markdown, mimetype="text/plain",
@@ -90,9 +88,9 @@ def raw(name: str):
 @bp.route("/edit/<path:name>", methods=["GET", "POST"])
 def edit(name: str):
     account = current_account()
-    pages = _pages()
+    pages = services().pages
     if request.method == "GET":
-        current_app.extensions["kennis"].permissions.require_write(account, name)
+        services().permissions.require_write(account, name)
         source = pages.source(account, name)
         if source.name != paths.normalize(name):
             return redirect(url_for("pages.edit", name=source.name))
@@ -120,7 +118,7 @@ def edit(name: str):
 
 @bp.route("/preview", methods=["POST"])
 def preview():
-    page = _pages().preview(current_account(), _form_text("markdown"),
+    page = services().pages.preview(current_account(), _form_text("markdown"),
                             _form_text("name") or None)
     return jsonify({"html": page.html})
 
@@ -130,7 +128,7 @@ def history(name: str):
     account = current_account()
     limit = 100
     offset = max(request.args.get("offset", 0, type=int), 0)
-    revisions = _pages().history(account, name, limit=limit + 1, offset=offset)
+    revisions = services().pages.history(account, name, limit=limit + 1, offset=offset)
     return render_template("history.html", name=paths.normalize(name),
                            revisions=revisions[:limit], offset=offset, limit=limit,
                            more=len(revisions) > limit)
@@ -138,7 +136,7 @@ def history(name: str):
 
 @bp.route("/diff/<path:name>")
 def diff(name: str):
-    result = _pages().diff(current_account(), name, request.args.get("from") or None,
+    result = services().pages.diff(current_account(), name, request.args.get("from") or None,
                            request.args.get("to") or None)
     mode = "side" if request.args.get("mode") == "side" else "inline"
     return render_template("diff.html", result=result, mode=mode)
@@ -146,14 +144,15 @@ def diff(name: str):
 
 @bp.route("/blame/<path:name>")
 def blame(name: str):
-    revision, lines = _pages().blame(current_account(), name, request.args.get("rev") or None)
+    revision, lines = services().pages.blame(current_account(), name,
+                                             request.args.get("rev") or None)
     return render_template("blame.html", name=paths.normalize(name), revision=revision,
                            lines=lines)
 
 
 @bp.route("/revert/<path:name>", methods=["POST"])
 def revert(name: str):
-    result = _pages().revert(current_account(), name, _form_text("revision"),
+    result = services().pages.revert(current_account(), name, _form_text("revision"),
                              _form_text("message"))
     flash(_("The page was restored to that version."), "ok")
     return redirect(url_for("pages.view", name=result.name))
@@ -162,14 +161,15 @@ def revert(name: str):
 @bp.route("/rename/<path:name>", methods=["GET", "POST"])
 def rename(name: str):
     account = current_account()
-    info = _pages().find(account, name)
-    current_app.extensions["kennis"].permissions.require_write(account, info.name)
+    info = services().pages.find(account, name)
+    services().permissions.require_write(account, info.name)
     if request.method == "GET":
         return render_template("rename.html", name=info.name,
-                               backlinks=_pages().backlinks(account, info.name))
+                               backlinks=services().pages.backlinks(account, info.name))
     target = _form_text("to")
-    _pages().rename(account, info.name, target, rewrite_links=bool(request.form.get("rewrite")),
-                    message=_form_text("message"))
+    services().pages.rename(account, info.name, target,
+                            rewrite_links=bool(request.form.get("rewrite")),
+                            message=_form_text("message"))
     flash(_("The page was renamed; its old name leads here."), "ok")
     return redirect(url_for("pages.view", name=paths.normalize(target)))
 
@@ -177,23 +177,23 @@ def rename(name: str):
 @bp.route("/delete/<path:name>", methods=["GET", "POST"])
 def delete(name: str):
     account = current_account()
-    info = _pages().find(account, name)
-    current_app.extensions["kennis"].permissions.require_write(account, info.name)
+    info = services().pages.find(account, name)
+    services().permissions.require_write(account, info.name)
     if request.method == "GET":
         return render_template("delete.html", name=info.name)
-    _pages().delete(account, info.name, _form_text("message"))
+    services().pages.delete(account, info.name, _form_text("message"))
     flash(_("The page was deleted. Its history is kept and it can be restored."), "ok")
     return redirect(url_for("pages.view", name=info.name))
 
 
 @bp.route("/restore/<path:name>", methods=["POST"])
 def restore(name: str):
-    result = _pages().restore(current_account(), name, _form_text("message"))
+    result = services().pages.restore(current_account(), name, _form_text("message"))
     flash(_("The page was restored."), "ok")
     return redirect(url_for("pages.view", name=result.name))
 
 
 @bp.route("/backlinks/<path:name>")
 def backlinks(name: str):
-    pages = _pages().backlinks(current_account(), name)
+    pages = services().pages.backlinks(current_account(), name)
     return render_template("backlinks.html", name=paths.normalize(name), pages=pages)

@@ -6,18 +6,16 @@ it carries no CSRF token: one in a URL would leak into history and logs.
 
 from xml.sax.saxutils import escape, quoteattr
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 
 from wiki.auth import current_account
 from wiki.search import KINDS, Filters, Hit
+from wiki.views import services
 
 bp = Blueprint("search", __name__)
 PER_PAGE = 20
 MAX_PAGE = 500
 
-
-def _services():
-    return current_app.extensions["kennis"]
 
 
 def hit_url(hit: Hit, external: bool = False) -> str:
@@ -38,7 +36,7 @@ def search():
     page = min(max(args.get("page", 1, type=int), 1), MAX_PAGE)
     sort = "date" if args.get("sort") == "date" else "relevance"
     query = args.get("q", "")[:500]
-    found = _services().search.search(current_account(), query, filters,
+    found = services().search.search(current_account(), query, filters,
                                       offset=(page - 1) * PER_PAGE, limit=PER_PAGE, sort=sort)
     current = {"q": query, "tag": filters.tag, "prefix": filters.prefix,
                "author": filters.author, "since": filters.since, "kind": filters.kind,
@@ -58,7 +56,7 @@ def search():
 
 @bp.route("/opensearch.xml")
 def opensearch():
-    settings = _services().settings
+    settings = services().settings
     base = (settings.base_url or request.url_root).rstrip("/")
     name = settings.site_name
     html_url = base + url_for("search.search") + "?q={searchTerms}"

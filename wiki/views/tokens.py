@@ -8,12 +8,10 @@ from flask_babel import gettext as _
 
 from wiki.auth import current_account
 from wiki.errors import InvalidInput, Unauthorized
+from wiki.views import services
 
 bp = Blueprint("tokens", __name__)
 
-
-def _users():
-    return current_app.extensions["kennis"].users
 
 
 def _me():
@@ -25,21 +23,21 @@ def _me():
 
 @bp.route("/tokens")
 def index():
-    return render_template("tokens.html", tokens=_users().tokens(_me().id), new_token=None)
+    return render_template("tokens.html", tokens=services().users.tokens(_me().id), new_token=None)
 
 
 @bp.route("/tokens/create", methods=["POST"])
 def create():
     account = _me()
     try:
-        value = _users().create_token(account.name, request.form.get("name", ""))
+        value = services().users.create_token(account.name, request.form.get("name", ""))
     except InvalidInput as exc:
         flash(exc.message, "error")
         return redirect(url_for("tokens.index"))
     # Rendered straight away, never put in the session or a redirect: this response is the
     # only place the value ever appears, and nothing may keep a copy of it.
     response = current_app.make_response(render_template(
-        "tokens.html", tokens=_users().tokens(account.id), new_token=value,
+        "tokens.html", tokens=services().users.tokens(account.id), new_token=value,
         new_name=request.form.get("name", "").strip()))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -47,7 +45,7 @@ def create():
 
 @bp.route("/tokens/revoke/<int:token_id>", methods=["POST"])
 def revoke(token_id: int):
-    revoked = _users().revoke_token(token_id, _me())
+    revoked = services().users.revoke_token(token_id, _me())
     flash(_("The token %(name)s of %(user)s was revoked.", name=revoked.name,
             user=revoked.user), "ok")
     back = "admin.tokens" if request.form.get("back") == "admin" else "tokens.index"
