@@ -21,22 +21,21 @@ import tempfile
 import threading
 import unicodedata
 import warnings
-from collections.abc import Container, Iterator
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from wiki import extract, paths
-from wiki.catalog import Catalog
+from wiki.catalog import Catalog, Change, commit_message
 from wiki.config import Settings
-from wiki.errors import InvalidInput, NotFound, PageNotFound, RepositoryBusy, WikiError
+from wiki.errors import InvalidInput, NotFound, PageNotFound, WikiError
 from wiki.permissions import Permissions
 from wiki.render import Renderer
-from wiki.repo import Author, Delete, HeadMoved, NothingToCommit, Repository, Write
-from wiki.users import Account
+from wiki.repo import Delete, Repository, Write
+from wiki.users import Account, commit_author
 
-CAS_RETRIES = 5
 MAX_NAME_BYTES = 120  # of a file name; leaves room for deep page names in 255-byte paths
 THUMB_EDGE = 240  # pixels, the longer side of a thumbnail
 MAX_IMAGE_PIXELS = 40_000_000  # a thumbnail is refused above this (decompression bombs)
@@ -197,10 +196,6 @@ def _mimetype(name: str) -> str:
     ext = os.path.splitext(name.lower())[1]
     return _EXTRA_TYPES.get(ext) or mimetypes.guess_type("x" + ext)[0] \
         or "application/octet-stream"
-
-
-def _author(account: Account) -> Author:
-    return Author(name=account.label, email=account.commit_email)
 
 
 class _Index:
@@ -390,97 +385,57 @@ class Attachments:
         limit = self.settings.max_attachment_bytes
         if len(data) > limit:
             raise AttachmentTooLarge(too_large_message(len(data), limit))
-        with self.repo.write_lock():
-            for _attempt in range(CAS_RETRIES):
-                head = self.catalog.ensure_current()
-                page, _ = self._page_name(page)
-                index = self._index(head)
-                folder = index.folder(page)
-                room = paths.MAX_NAME_BYTES - len(paths.PAGE_SUFFIX) - len(
-                    folder.encode("utf-8")) - 1
-                if room < 12:
-                    raise InvalidInput("This page's name is too long to attach files to it.")
-                name = clean_name(filename, min(MAX_NAME_BYTES, room))
-                existing = index.of(page).get(paths.key(name))
-                if existing and replace:
-                    name = existing[0]
-                elif existing or paths.key(f"{folder}/{name}") in index.folders:
-                    name = _free_name(name, index, folder, min(MAX_NAME_BYTES, room))
-                path = f"{folder}/{name}"
-                replaced = bool(existing and replace)
-                verb = f"Update {name} on" if replaced else f"Attach {name} to"
-                try:
-                    revision = self.repo.commit([Write(path, data)],
-                                                _message(message, f"{verb} {page}"),
-                                                _author(account), parent=head)
-                except NothingToCommit:
-                    return Upload(page, name, path, head or "", replaced=True, unchanged=True)
-                except HeadMoved:
-                    continue
-                self.catalog.catch_up()
-                return Upload(page, name, path, revision, replaced=replaced)
-        raise RepositoryBusy()
+        placed: dict = {}
+
+        def plan(head) -> Change:
+            page_name, _ = self._page_name(page)
+            index = self._index(head)
+            folder = index.folder(page_name)
+            room = paths.MAX_NAME_BYTES - len(paths.PAGE_SUFFIX) - len(
+                folder.encode("utf-8")) - 1
+            if room < 12:
+                raise InvalidInput("This page's name is too long to attach files to it.")
+            name = clean_name(filename, min(MAX_NAME_BYTES, room))
+            existing = index.of(page_name).get(paths.key(name))
+            if existing and replace:
+                name = existing[0]
+            elif existing or paths.key(f"{folder}/{name}") in index.folders:
+                name = _free_name(name, index, folder, min(MAX_NAME_BYTES, room))
+            replaced = bool(existing and replace)
+            placed.update(page=page_name, name=name, path=f"{folder}/{name}", replaced=replaced,
+                          head=head)
+            verb = f"Update {name} on" if replaced else f"Attach {name} to"
+            return Change([Write(placed["path"], data)],
+                          commit_message(message, f"{verb} {page_name}"))
+
+        revision = self.catalog.commit(plan, commit_author(account))
+        if revision is None:
+            return Upload(placed["page"], placed["name"], placed["path"], placed["head"] or "",
+                          replaced=True, unchanged=True)
+        return Upload(placed["page"], placed["name"], placed["path"], revision,
+                      replaced=placed["replaced"])
 
     def delete(self, account: Account, page: str, filename: str, message: str = "") -> str:
         """Remove a file from the page (its versions stay in history)."""
         page = paths.normalize(page)
         self.permissions.require_write(account, page)
-        with self.repo.write_lock():
-            for _attempt in range(CAS_RETRIES):
-                head = self.catalog.ensure_current()
-                page, _ = self._page_name(page)
-                found = self._index(head).of(page).get(paths.key(str(filename or "")))
-                if found is None:
-                    raise AttachmentNotFound()
-                try:
-                    revision = self.repo.commit(
-                        [Delete(found[1])], _message(message, f"Delete {found[0]} from {page}"),
-                        _author(account), parent=head)
-                except HeadMoved:
-                    continue
-                self.catalog.catch_up()
-                return revision
-        raise RepositoryBusy()
+
+        def plan(head) -> Change:
+            page_name, _ = self._page_name(page)
+            found = self._index(head).of(page_name).get(paths.key(str(filename or "")))
+            if found is None:
+                raise AttachmentNotFound()
+            return Change([Delete(found[1])],
+                          commit_message(message, f"Delete {found[0]} from {page_name}"))
+
+        return self.catalog.commit(plan, commit_author(account))
 
     # --- search ---------------------------------------------------------------------------------
-
-    def documents_for_index(self, head: str | None = None) -> Iterator[Document]:
-        """The text of every attached document (PDF, DOCX, ODT, plain text) at `head`
-        (default: the current head), for a full reindex. Extraction results are cached
-        by blob id under the cache folder, so a second run reads no document again."""
-        head = head or self.repo.head()
-        if head is None:
-            return
-        for files in self._index(head).files.values():
-            for name, path, blob in files.values():
-                document = self.document(path, blob, name)
-                if document is not None:
-                    yield document
-
-    def changed_documents(self, since: str | None, until: str | None = None
-                          ) -> Iterator[tuple[str, Document | None]]:
-        """(path, Document or None when the file is gone or has no text) for every attached
-        file changed in since..until, for catching the search index up after a commit."""
-        seen: set[str] = set()
-        until = until or self.repo.head()
-        if until is None:
-            return
-        tree = self.repo.tree(until)
-        for commit in self.repo.log(since, until):
-            for change in commit.changes:
-                for path in (change.path, change.old_path):
-                    if not path or path in seen or "/" not in path \
-                            or path.lower().endswith(paths.PAGE_SUFFIX):
-                        continue
-                    seen.add(path)
-                    blob = tree.get(path)
-                    yield path, (self.document(path, blob, path.rpartition("/")[2])
-                                 if blob else None)
 
     def document(self, path: str, blob: str, name: str) -> Document | None:
         if extract.kind_of(name) is None:
             return None
-        page = path.rpartition("/")[0]
+        page = paths.page_of_file(path) or path.rpartition("/")[0]
         cache = self.settings.cache / "extract" / blob[:2] / f"{blob}.txt"
         try:
             text = cache.read_text("utf-8")
@@ -500,11 +455,6 @@ def too_large_message(size: int | None, limit: int) -> str:
         return (f"A file can be at most {mb:.0f} MB ({limit:,} bytes); this one has "
                 f"{size:,} bytes.")
     return f"A file can be at most {mb:.0f} MB ({limit:,} bytes)."
-
-
-def _message(message, default: str) -> str:
-    message = (message or "").strip() if isinstance(message, str) else ""
-    return message[:1000] or default
 
 
 def _free_name(name: str, index: _Index, folder: str, max_bytes: int) -> str:

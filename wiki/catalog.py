@@ -9,7 +9,7 @@ from git alone.
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,15 +18,19 @@ from sqlalchemy import delete, func, insert, or_, select
 
 from wiki import paths
 from wiki.db import DERIVED_TABLES, Database, LinkRow, PageRow, RevisionRow, State, TagRow
+from wiki.errors import RepositoryBusy
 from wiki.locks import file_lock
 from wiki.render import Renderer
-from wiki.repo import CommitInfo, Repository
+from wiki.repo import Author, CommitInfo, Delete, HeadMoved, NothingToCommit, Repository, Write
 
 INDEXED = "indexed_commit"
 GENERATION = "generation"
 BATCH_TREE_THRESHOLD = 20  # above this many changed pages, one ls-tree beats one call each
 KEYS_PER_STATEMENT = 500  # page keys in one `IN (…)` (SQLite allows 32,766 variables)
 MEMO_LIMIT = 20_000  # answers remembered per process for the current HEAD
+CAS_RETRIES = 5  # a push that lands between reading HEAD and moving the branch: plan again
+MAX_MESSAGE_CHARS = 1000
+SYSTEM_AUTHOR = Author("Kennis", "kennis@kennis.invalid")  # starter pages, imports
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,20 @@ class PageChange:
     blob: str | None
     text: str | None
     info: PageInfo | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one write commits: the files it writes or deletes, and the commit message."""
+
+    files: Sequence[Write | Delete]
+    message: str
+
+
+def commit_message(message, default: str) -> str:
+    """The summary a person typed, or `default` when they typed none."""
+    message = (message or "").strip() if isinstance(message, str) else ""
+    return message[:MAX_MESSAGE_CHARS] or default
 
 
 def _aware(value: datetime) -> datetime:
@@ -116,6 +134,30 @@ class Catalog:
     def seen_head(self) -> str | None:
         """The HEAD this process last caught up to."""
         return self._seen_head
+
+    def commit(self, plan: Callable[[str | None], Change], author: Author) -> str | None:
+        """The one write transaction of the wiki; returns the new revision, None when the
+        plan changes nothing.
+
+        Under the cross-process write lock, `plan(head)` decides what to change on top of the
+        branch head this process has caught up to (it may raise to refuse: nothing is written).
+        The branch moves by compare-and-swap; when a push landed meanwhile, the plan runs again
+        on the new head. Every write ends in the same catch-up step as a push.
+        """
+        with self.repo.write_lock():
+            for _attempt in range(CAS_RETRIES):
+                head = self.ensure_current()
+                change = plan(head)
+                try:
+                    revision = self.repo.commit(change.files, change.message, author,
+                                                parent=head)
+                except NothingToCommit:
+                    return None
+                except HeadMoved:
+                    continue
+                self.catch_up()
+                return revision
+        raise RepositoryBusy("The wiki kept changing while saving; please try again.")
 
     def indexed(self) -> str | None:
         with self.db.session() as s:
@@ -355,11 +397,6 @@ class Catalog:
             rows = s.scalars(select(RevisionRow).where(RevisionRow.page_key == paths.key(name))
                              .order_by(RevisionRow.seq.desc()).offset(offset).limit(limit))
             return [_revision(r) for r in rows]
-
-    def revision_count(self, name: str) -> int:
-        with self.db.session() as s:
-            return s.scalar(select(func.count(RevisionRow.id))
-                            .where(RevisionRow.page_key == paths.key(name))) or 0
 
     def revision(self, name: str, revision: str) -> RevisionInfo | None:
         """The history row of this page at commit `revision` (full id)."""

@@ -1,6 +1,8 @@
 """The `wiki` command line (also `python -m wiki`)."""
 
+import os
 import sys
+from collections.abc import Iterable, Mapping
 
 import click
 
@@ -8,12 +10,20 @@ from wiki import config
 from wiki.errors import WikiError
 
 
-def _services(home):
+def _services(home, create: bool = False):
+    """The services of the wiki in `home`. Only the commands that make a wiki (`init`,
+    `serve`, `import`) create one; the others refuse a folder that holds none, instead of
+    leaving an empty wiki behind in whatever folder they ran."""
     from wiki import home as wiki_home
     from wiki.services import build_services
 
     settings = config.load(home)
-    wiki_home.ensure(settings)
+    if create:
+        wiki_home.ensure(settings)
+    elif not wiki_home.exists(settings):
+        raise click.ClickException(
+            f"no wiki here (WIKI_HOME={settings.home}); run the command in the wiki's folder, "
+            "set WIKI_HOME or --home, or create one with `wiki init`.")
     return build_services(settings)
 
 
@@ -59,7 +69,7 @@ def init(home, admin, password_stdin):
     """Create what is missing: repository with starter pages, database, first admin."""
     from wiki import home as wiki_home
 
-    services = _services(home)
+    services = _services(home, create=True)
     services.db.upgrade()
     password = None
     if admin and services.users.by_name(admin) is None:
@@ -92,7 +102,7 @@ def serve(home, host, port, workers):
     from wiki import home as wiki_home
     from wiki.server import run
 
-    services = _services(home)
+    services = _services(home, create=True)
     wiki_home.initialize(services)
     _announce_setup(services, f"http://{host}:{port}")
     services.db.dispose()
@@ -294,9 +304,9 @@ def check(home):
     ok, output = services.repo.fsck()
     if not ok:
         problems.append("git fsck found problems:\n" + output)
-    from wiki import hooks
+    from wiki import pushpolicy
 
-    problems += hooks.check_repository(services.repo)
+    problems += pushpolicy.check_repository(services.repo)
     try:
         services.db.upgrade()
         problems += services.catalog.check()
@@ -319,7 +329,7 @@ def import_(home, source):
     from wiki import home as wiki_home
     from wiki.importer import import_repository
 
-    services = _services(home)
+    services = _services(home, create=True)
     wiki_home.initialize(services)
     report = import_repository(services, source)
     for path, reason in sorted(report.left_out.items()):
@@ -336,6 +346,35 @@ def hook():
 @hook.command("pre-receive")
 def hook_pre_receive():
     """Check a push against the wiki's push policy (reads git's ref updates on stdin)."""
-    from wiki.hooks import run_pre_receive
-
     sys.exit(run_pre_receive(sys.stdin))
+
+
+def run_pre_receive(stdin: Iterable[str], environ: Mapping[str, str] | None = None) -> int:
+    """The hook itself: 0 accepts the push, 1 refuses it (with the reasons on stderr)."""
+    from wiki import pushpolicy
+    from wiki.services import build_services
+
+    environ = os.environ if environ is None else environ
+    updates = pushpolicy.parse_updates(stdin)
+    if environ.get(pushpolicy.ENV_FLAG) != "1" or not environ.get("REMOTE_USER"):
+        sys.stderr.write(pushpolicy.report([
+            "Push through the wiki's address (https://HOST/wiki.git), "
+            "where the wiki checks who you are."]))
+        return 1
+    settings = config.load(environ=environ)
+    services = build_services(settings)
+    repo = services.repo
+    try:
+        account = services.users.by_name(environ["REMOTE_USER"])
+        problems = pushpolicy.check_push(repo, services.permissions, account, settings, updates)
+        if not problems:
+            with repo.write_lock():
+                if any(u.old != (repo.head() or "0" * len(u.old)) for u in updates):
+                    problems.append("The wiki changed while you pushed (someone saved a page). "
+                                    "Pull and push again.")
+    finally:
+        services.db.dispose()
+    if problems:
+        sys.stderr.write(pushpolicy.report(problems))
+        return 1
+    return 0

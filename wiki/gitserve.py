@@ -7,7 +7,7 @@ could otherwise make the browser push or fetch with the visitor's session.
 What: a clone or fetch hands out the whole repository (git cannot leave pages out), so it needs
 read access to every page: the permission service's default read for the account and no rule
 that denies it. A push additionally needs an editor; what it may change is decided path by
-path in the pre-receive hook (wiki/hooks.py), which git runs inside http-backend.
+path in the pre-receive hook (wiki/pushpolicy.py), which git runs inside http-backend.
 
 How: only the smart protocol's three addresses are served (`info/refs?service=…`,
 `git-upload-pack`, `git-receive-pack`); the CGI environment is built from constants and
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from wiki.errors import InvalidInput, PermissionDenied, Unauthorized, WikiError
-from wiki.hooks import ENV_FLAG
+from wiki.pushpolicy import ENV_FLAG
 from wiki.repo import Repository
 from wiki.users import Account
 
@@ -201,6 +201,22 @@ class CgiResponse:
     status: int
     headers: list[tuple[str, str]]
     body: Iterator[bytes]
+
+
+def after_push(repo: Repository, catalog, audit: Callable[[str, str, str, str], None],
+               account: Account) -> Callable[[], None]:
+    """What runs once a push has finished: the catch-up every change ends with, and the audit
+    row "N before..head" that the activity stream shows as "pushed N commits"."""
+    before = repo.head()
+
+    def after() -> None:
+        head = repo.head()
+        if head != before:
+            catalog.catch_up()
+            count = len(repo.log(before, head, with_changes=False)) if before else 0
+            audit(account.name, "git-push", repo.ref, f"{count} {before or ''}..{head}")
+
+    return after
 
 
 def run_backend(settings, repo: Repository, request: GitRequest, account: Account,

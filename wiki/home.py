@@ -17,6 +17,18 @@ def ensure(settings: config.Settings) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
 
+def exists(settings: config.Settings) -> bool:
+    """Whether a wiki lives here: its repository and, for the embedded database, its file."""
+    from wiki.repo import Repository
+
+    if not Repository(settings.repository).exists():
+        return False
+    url = settings.db_url
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url.removeprefix("sqlite:///")).is_file()
+    return True
+
+
 def secret_key(settings: config.Settings) -> str:
     """The secret key kept in `instance/secret_key`, generated on first use (mode 0600)."""
     path = settings.instance / "secret_key"
@@ -44,7 +56,8 @@ def starter_pages() -> dict[str, bytes]:
 
 def initialize(services, admin: str | None = None, password: str | None = None) -> list[str]:
     """Create whatever is missing; return what was done, in plain words. Safe to run twice."""
-    from wiki.repo import Author, Write
+    from wiki.catalog import SYSTEM_AUTHOR, Change
+    from wiki.repo import Write
 
     done = []
     settings = services.settings
@@ -52,16 +65,17 @@ def initialize(services, admin: str | None = None, password: str | None = None) 
     secret_key(settings)
     if services.repo.init():
         done.append(f"created the repository {settings.repository}")
-    from wiki import hooks
+    from wiki import pushpolicy
 
-    if hooks.install(settings.repository):  # the push policy, for git access over HTTP
+    if pushpolicy.install(settings.repository):  # the push policy, for git access over HTTP
         done.append("installed the push policy hook")
     services.db.upgrade()
-    with services.repo.write_lock():
-        if services.repo.head() is None:
-            services.repo.commit([Write(path, data) for path, data in starter_pages().items()],
-                                 "Starter pages", Author("Kennis", "kennis@kennis.invalid"),
-                                 parent=None)
+    if services.repo.head() is None:
+        def starter(head) -> Change:  # nothing when someone else added them meanwhile
+            files = [] if head else [Write(p, d) for p, d in starter_pages().items()]
+            return Change(files, "Starter pages")
+
+        if services.catalog.commit(starter, SYSTEM_AUTHOR):
             done.append("added the starter pages")
     services.catalog.catch_up()
     if admin and services.users.by_name(admin) is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from wiki import paths
-from wiki.catalog import Catalog, PageInfo, RevisionInfo
+from wiki.catalog import Catalog, Change, PageInfo, RevisionInfo, commit_message
 from wiki.config import Settings
 from wiki.diffs import Diff, compare
 from wiki.errors import (
@@ -20,15 +20,13 @@ from wiki.errors import (
     PageExists,
     PageNotFound,
     PageTooLarge,
-    RepositoryBusy,
     RevisionNotFound,
 )
 from wiki.permissions import Permissions
 from wiki.render import MAX_WIKILINK_CHARS, Heading, Rendered, Renderer
-from wiki.repo import Author, BlameLine, Delete, HeadMoved, NothingToCommit, Repository, Write
-from wiki.users import Account
+from wiki.repo import Author, BlameLine, Delete, Repository, Write
+from wiki.users import Account, commit_author
 
-CAS_RETRIES = 5
 MAX_OFFSET = 10**9  # as the API allows; SQL integers end at 2**63 (an OverflowError, a 500)
 # A wikilink as the renderer reads it: `[[` up to the first `]]` within MAX_WIKILINK_CHARS,
 # no newline or `[` inside. The text stops at every `[`, so the scan stays linear; the earlier
@@ -74,10 +72,6 @@ class DiffResult:
     diff: Diff
 
 
-def _author(account: Account) -> Author:
-    return Author(name=account.label, email=account.commit_email)
-
-
 def _normalize_text(markdown) -> str:
     if not isinstance(markdown, str):
         raise InvalidInput("The page text must be text.")
@@ -85,11 +79,6 @@ def _normalize_text(markdown) -> str:
         raise InvalidInput("The page text cannot contain NUL characters.")
     text = markdown.replace("\r\n", "\n").replace("\r", "\n")
     return text if not text or text.endswith("\n") else text + "\n"
-
-
-def _message(message, default: str) -> str:
-    message = (message or "").strip() if isinstance(message, str) else ""
-    return message[:1000] or default
 
 
 class Pages:
@@ -271,7 +260,16 @@ class Pages:
         else:
             info = self.find(account, name)
             row = self.catalog.revision(info.name, info.revision)
-        return row.revision, self.repo.blame(row.revision, paths.to_file(row.name))
+        lines = self.repo.blame(row.revision, paths.to_file(row.name))
+        # Lines from the page's past in a namespace this account may not read (before a
+        # rename out of it) keep their text, which the rename published, but not who wrote
+        # them or when: history ends there too.
+        rows = self.catalog.history(name)
+        hidden = {r.revision for r in rows} - {r.revision for r in self._shown(account, rows)}
+        if hidden:
+            lines = [dataclasses.replace(line, revision="", author=Author("", ""), date=None)
+                     if line.revision in hidden else line for line in lines]
+        return row.revision, lines
 
     def backlinks(self, account: Account, name: str) -> list[PageInfo]:
         name = paths.normalize(name)
@@ -366,30 +364,27 @@ class Pages:
         name = paths.normalize(name)
         text = _normalize_text(markdown)
         self.permissions.require_write(account, name)
-        data = self._check_size(text)
+        self._check_size(text)
         if base_revision:
             base_revision = paths.revision(base_revision)
-        with self.repo.write_lock():
-            for _attempt in range(CAS_RETRIES):
-                head = self.catalog.ensure_current()
-                info = self.catalog.page(name)
-                stored = info.name if info else name
-                merged = False
-                if info and base_revision:
-                    text, merged = self._merge(account, info, text, base_revision)
-                    data = self._check_size(text)
-                default = f"Update {stored}" if info else f"Create {stored}"
-                try:
-                    revision = self.repo.commit([Write(paths.to_file(stored), data)],
-                                                _message(message, default), _author(account),
-                                                parent=head)
-                except NothingToCommit:
-                    return SaveResult(stored, info.revision if info else "", unchanged=True)
-                except HeadMoved:
-                    continue  # a push landed meanwhile: merge again on top of it
-                self.catalog.catch_up()
-                return SaveResult(stored, revision, created=info is None, merged=merged)
-        raise RepositoryBusy("The wiki kept changing while saving; please try again.")
+        outcome: dict = {}
+
+        def plan(_head) -> Change:
+            info = self.catalog.page(name)
+            stored = info.name if info else name
+            text_now, merged = text, False
+            if info and base_revision:  # again on every retry: a push may have landed
+                text_now, merged = self._merge(account, info, text, base_revision)
+            outcome.update(info=info, stored=stored, merged=merged)
+            default = f"Update {stored}" if info else f"Create {stored}"
+            return Change([Write(paths.to_file(stored), self._check_size(text_now))],
+                          commit_message(message, default))
+
+        revision = self.catalog.commit(plan, commit_author(account))
+        info, stored = outcome["info"], outcome["stored"]
+        if revision is None:
+            return SaveResult(stored, info.revision if info else "", unchanged=True)
+        return SaveResult(stored, revision, created=info is None, merged=outcome["merged"])
 
     def _merge(self, account: Account, info: PageInfo, yours: str, base_revision: str
                ) -> tuple[str, bool]:
@@ -440,7 +435,7 @@ class Pages:
             raise PageNotFound("There is no deleted page with this name.")
         last = next(r for r in self.catalog.history(name) if r.action != "delete")
         text = self._text_at(last)
-        return self.save(account, last.name, text, _message(message, f"Restore {last.name}"))
+        return self.save(account, last.name, text, commit_message(message, f"Restore {last.name}"))
 
     def revert(self, account: Account, name: str, revision: str, message: str = ""
                ) -> SaveResult:
@@ -450,7 +445,7 @@ class Pages:
         text = self._text_at(row)
         current = self._current_name(account, name)
         return self.save(account, current, text,
-                         _message(message, f"Revert {current} to {row.revision[:10]}"))
+                         commit_message(message, f"Revert {current} to {row.revision[:10]}"))
 
     def rename(self, account: Account, name: str, to: str, rewrite_links: bool = False,
                message: str = "") -> str:
@@ -520,18 +515,15 @@ class Pages:
         return writes
 
     def _commit(self, account: Account, changes, name: str, message: str, default: str) -> str:
-        """Commit `changes(page_info)` under the write lock, retrying if a push moved HEAD."""
-        with self.repo.write_lock():
-            for _attempt in range(CAS_RETRIES):
-                head = self.catalog.ensure_current()
-                info = self.catalog.page(name)
-                if info is None:
-                    raise PageNotFound()
-                try:
-                    revision = self.repo.commit(changes(info), _message(message, default),
-                                                _author(account), parent=head)
-                except HeadMoved:
-                    continue
-                self.catalog.catch_up()
-                return revision
-        raise PageNotFound()  # pragma: no cover
+        """Commit `changes(page_info)` for the existing page `name` (the write transaction)."""
+
+        def plan(_head) -> Change:
+            info = self.catalog.page(name)
+            if info is None:  # deleted or renamed meanwhile
+                raise PageNotFound()
+            return Change(changes(info), commit_message(message, default))
+
+        revision = self.catalog.commit(plan, commit_author(account))
+        if revision is None:
+            raise InvalidInput("There was nothing to change.")
+        return revision

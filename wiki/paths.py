@@ -92,3 +92,16 @@ def revision(value: str) -> str:
     if _HEX_REVISION.fullmatch(value.lower()):
         return value.lower()
     raise InvalidRevision()
+
+
+def page_of_file(path: str) -> str | None:
+    """The page a repository file is attached to (the folder it is in), or None when the file
+    is a page itself or sits where no page could (at the top, or in a folder no page name can
+    have: a pushed one, say)."""
+    folder, _, name = path.rpartition("/")
+    if not folder or not name or name.lower().endswith(PAGE_SUFFIX):
+        return None
+    try:
+        return normalize(folder)
+    except InvalidPath:
+        return None

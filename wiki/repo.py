@@ -117,10 +117,24 @@ class Delete:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One side of a changed path, with its name as git stores it (bytes, perhaps not UTF-8):
+    `mode` "000000" means the path is gone."""
+
+    path: bytes
+    mode: str
+    oid: str
+
+    @property
+    def deleted(self) -> bool:
+        return self.mode == "000000"
+
+
+@dataclass(frozen=True)
 class BlameLine:
-    revision: str
+    revision: str  # "" when the reader may not see the commit (Pages.blame)
     author: Author
-    date: datetime
+    date: datetime | None
     line_no: int
     text: str
 
@@ -216,16 +230,6 @@ class Repository:
         if check and result.returncode != 0:
             raise GitError(_printable(command), result.returncode, _text(result.stderr))
         return result
-
-    def git(self, *args: str | bytes, input: bytes | None = None, check: bool = True,
-            env: dict[str, str] | None = None, timeout: float = GIT_TIMEOUT,
-            ) -> subprocess.CompletedProcess[bytes]:
-        """Run git plumbing on this repository with the safe environment above.
-
-        For the push policy hook and the importer, which need plumbing this class has no
-        method for. Callers validate revisions (paths.revision) and put paths after `--`.
-        """
-        return self._git(*args, input=input, check=check, env=env, timeout=timeout)
 
     def http_backend(self, cgi_env: dict[str, str]) -> subprocess.Popen:
         """Start `git http-backend` (smart HTTP) with a CGI environment the caller built from
@@ -722,6 +726,109 @@ class Repository:
 
     # -- checking ----------------------------------------------------------------------
 
+    # --- plumbing for the push policy and the importer ------------------------------------
+
+    def config_value(self, key: str) -> str:
+        """The repository's setting `key` ("" when unset)."""
+        result = self._git("config", "--get", key, check=False)
+        return result.stdout.decode(errors="replace").strip()
+
+    def listing(self, commit: str) -> dict[bytes, tuple[str, str]]:
+        """Every file of a commit as git stores it: raw name -> (mode, object id). Unlike
+        `tree()`, names that are not UTF-8 and symlinks or submodules are included."""
+        out = self._git("ls-tree", "-r", "-z", "--full-tree", "--", self._oid(commit)).stdout
+        files = {}
+        for item in out.split(b"\0"):
+            if item:
+                meta, _, name = item.partition(b"\t")
+                mode, _kind, oid = meta.decode("ascii").split(" ")
+                files[name] = (mode, oid)
+        return files
+
+    def new_changes(self, tip: str) -> list[Entry]:
+        """Every path changed by the commits reachable from `tip` and from no ref yet (the
+        commits a push brings), each with its new side. For a merge only what differs from
+        every parent counts (`diff-tree -c`), so a `git pull` merge does not count the
+        colleague's changes as the merger's."""
+        commits = self._git("rev-list", self._oid(tip), "--not", "--all").stdout
+        if not commits.strip():
+            return []
+        out = self._git("diff-tree", "-r", "-z", "--raw", "-c", "--no-renames", "--root",
+                        "--no-commit-id", "--stdin", input=commits).stdout
+        return _parse_raw(out)
+
+    def diff_entries(self, old: str, new: str) -> list[Entry]:
+        """The net change from commit `old` to commit `new`, each path with its new side."""
+        out = self._git("diff-tree", "-r", "-z", "--raw", "--no-renames",
+                        self._oid(old), self._oid(new)).stdout
+        return _parse_raw(out)
+
+    def fetch_default_branch(self, source: str, ref: str, timeout: float) -> str | None:
+        """Copy the default branch of the repository at `source` (a URL or folder the caller
+        checked) into `ref` here; its commit id, or None when it has no commits."""
+        env = {"GIT_ALLOW_PROTOCOL": "http:https:file", "GIT_TERMINAL_PROMPT": "0"}
+        with tempfile.TemporaryDirectory(prefix="kennis-import-") as tmp:
+            mirror = str(Path(tmp) / "source.git")
+            # A clone first: it follows the source's HEAD to its default branch, and
+            # --no-local copies objects through git's transport instead of hard-linking a
+            # folder we do not control. No submodules, no hooks, no checkout.
+            self._git("clone", "--bare", "--no-local", "--no-tags", "--quiet", "--", source,
+                      mirror, env={**env, "GIT_DIR": mirror}, timeout=timeout)
+            self._git("fetch", "--no-tags", "--quiet", "--", mirror, f"+HEAD:{ref}",
+                      env=env, timeout=timeout)
+        found = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}",
+                          check=False).stdout.decode().strip()
+        return found if _FULL_ID.fullmatch(found) else None
+
+    def first_parent_line(self, tip: str) -> list[str]:
+        """The commits from the first one to `tip` along first parents, oldest first."""
+        return self._git("rev-list", "--reverse", "--first-parent",
+                         self._oid(tip)).stdout.decode().split()
+
+    def write_listing(self, entries: dict[bytes, tuple[str, str]]) -> str:
+        """A tree of these files (raw name -> (mode, object id) of objects already stored),
+        built by git from a throw-away index; its id."""
+        with tempfile.TemporaryDirectory(prefix="kennis-tree-") as tmp:
+            env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            self._git("read-tree", "--empty", env=env)
+            lines = b"".join(b"%s %s\t%s\0" % (mode.encode(), oid.encode(), raw)
+                             for raw, (mode, oid) in entries.items())
+            if lines:
+                self._git("update-index", "-z", "--index-info", input=lines, env=env)
+            return self._git("write-tree", env=env).stdout.decode().strip()
+
+    def copy_commit(self, commit: str, tree: str, parent: str | None) -> str:
+        """A commit of `tree` on `parent` with the message, authors and dates of `commit`."""
+        fmt = "%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B"
+        meta = self._git("show", "-s", "--date=raw", f"--format={fmt}",
+                         self._oid(commit)).stdout
+        an, ae, ad, cn, ce, cd, message = meta.split(b"\0", 6)
+        env = {"GIT_AUTHOR_NAME": an.decode("utf-8", "replace") or "Unknown",
+               "GIT_AUTHOR_EMAIL": ae.decode("utf-8", "replace"),
+               "GIT_AUTHOR_DATE": ad.decode(),
+               "GIT_COMMITTER_NAME": cn.decode("utf-8", "replace") or "Unknown",
+               "GIT_COMMITTER_EMAIL": ce.decode("utf-8", "replace"),
+               "GIT_COMMITTER_DATE": cd.decode()}
+        env = {k: v.replace("\0", "") for k, v in env.items()}
+        args = ["commit-tree", self._oid(tree)] + (["-p", self._oid(parent)] if parent else [])
+        return self._git(*args, input=message.rstrip(b"\n") + b"\n",
+                         env=env).stdout.decode().strip()
+
+    def set_branch(self, new: str, old: str | None, message: str) -> None:
+        """Move the wiki's branch from `old` (None: it must not exist) to `new`, or fail."""
+        zero = "0" * len(new)
+        self._git("update-ref", "-m", message, self.ref, self._oid(new), old or zero)
+
+    def delete_ref(self, ref: str) -> None:
+        self._git("update-ref", "-d", ref, check=False)
+
+    @staticmethod
+    def _oid(value: str) -> str:
+        """A full object id, checked: nothing else may reach git as a revision here."""
+        if not _FULL_ID.fullmatch(value or ""):
+            raise GitError(["git"], None, f"not an object id: {value!r}")
+        return value
+
     def fsck(self) -> tuple[bool, str]:
         """(healthy, report). Not --strict: receive.fsckObjects already checks every push
         strictly, and strict mode fails on harmless legacy modes in imported history.
@@ -730,6 +837,24 @@ class Repository:
                            timeout=max(GIT_TIMEOUT, 600))
         report = (_text(result.stdout) + _text(result.stderr)).strip()
         return result.returncode == 0, report
+
+
+def _parse_raw(out: bytes) -> list[Entry]:
+    """`diff-tree -r -z --raw [-c] [--stdin]` output (without commit ids): the new side of
+    every changed path."""
+    tokens = out.split(b"\0")
+    found: list[Entry] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith(b":"):
+            parents = len(token) - len(token.lstrip(b":"))
+            fields = token.lstrip(b":").decode("ascii").split(" ")
+            found.append(Entry(tokens[i + 1], fields[parents], fields[2 * parents + 1]))
+            i += 2
+        else:
+            i += 1
+    return found
 
 
 def _printable(command: Sequence[str | bytes]) -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wiki.db import AuditEvent, Database, SetupToken, Token, User, utcnow
 from wiki.errors import InvalidInput, NotFound, PageExists
+from wiki.repo import Author
 
 ROLES = ("reader", "editor", "admin")
 # Accounts loaded for sessions are kept this long per process. A password change or logout in
@@ -71,6 +72,11 @@ class Account:
 
 
 ANONYMOUS = Account(id=None, name="anonymous")
+
+
+def commit_author(account: Account) -> Author:
+    """Who a commit made by this account names as its author."""
+    return Author(name=account.label, email=account.commit_email)
 
 
 @dataclass(frozen=True)

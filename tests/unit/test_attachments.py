@@ -140,21 +140,15 @@ def test_extraction_that_runs_too_long_is_given_up():
     assert extract.extract_text("slow.pdf", pdf_with_text("x"), timeout=0.001) is None
 
 
-def test_documents_for_index_and_changes(services):
+def test_attached_documents_give_their_text_and_other_files_none(services):
     admin = Account(id=1, name="admin", role="admin")
     services.pages.save(admin, "Team/Minutes", "text\n")
-    start = services.repo.head()
     files = services.attachments
-    files.upload(admin, "Team/Minutes", "plan.pdf", pdf_with_text("Zonnepanelen"))
-    files.upload(admin, "Team/Minutes", "photo.png", b"\x89PNG not really")
-    found = list(files.documents_for_index())
-    assert [(d.page, d.name, d.path) for d in found] == [
-        ("Team/Minutes", "plan.pdf", "Team/Minutes/plan.pdf")]
-    assert "Zonnepanelen" in found[0].text
-    changed = dict(files.changed_documents(start))
-    assert set(changed) == {"Team/Minutes/plan.pdf", "Team/Minutes/photo.png"}
-    assert changed["Team/Minutes/photo.png"] is None
-    before_delete = services.repo.head()
-    files.delete(admin, "Team/Minutes", "PLAN.pdf")  # any case
-    assert dict(files.changed_documents(before_delete)) == {"Team/Minutes/plan.pdf": None}
-    assert list(files.documents_for_index()) == []
+    pdf = files.upload(admin, "Team/Minutes", "plan.pdf", pdf_with_text("Zonnepanelen"))
+    png = files.upload(admin, "Team/Minutes", "photo.png", b"\x89PNG not really")
+    tree = services.repo.tree()
+    found = files.document(pdf.path, tree[pdf.path], pdf.name)
+    assert (found.page, found.name, found.path) == ("Team/Minutes", "plan.pdf",
+                                                    "Team/Minutes/plan.pdf")
+    assert "Zonnepanelen" in found.text
+    assert files.document(png.path, tree[png.path], png.name) is None

@@ -3,6 +3,7 @@
 import os
 import subprocess
 
+import pytest
 from click.testing import CliRunner
 
 from wiki.cli import main
@@ -85,3 +86,12 @@ def test_workers_starting_together_share_one_whole_secret_key(tmp_path, monkeypa
     mine = home.secret_key(settings)
     assert mine == keys[0] and len(mine) == 64
     assert sorted(p.name for p in (tmp_path / "instance").iterdir()) == ["secret_key"]
+
+
+@pytest.mark.parametrize("command", [("acl", "list"), ("user", "add", "eva"), ("reindex",),
+                                     ("check",), ("group", "list"), ("token", "create", "x")])
+def test_commands_other_than_init_refuse_a_folder_without_a_wiki(tmp_path, command):
+    result = run(tmp_path, *command, input="secret-password\nsecret-password\n")
+    assert result.exit_code != 0
+    assert f"no wiki here (WIKI_HOME={tmp_path.resolve()})" in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing was created

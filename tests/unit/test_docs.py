@@ -1,4 +1,4 @@
-"""The README keeps up with the code: every setting and every command is documented."""
+"""The README keeps up with the code: every setting, command and module is documented."""
 
 import re
 from pathlib import Path
@@ -42,3 +42,16 @@ def test_readme_test_command_is_what_ci_runs():
     ci = (Path(__file__).parents[2] / ".ci" / "run").read_text()
     assert "bash scripts/test" in ci
     assert "bash scripts/test\n```" in README
+
+
+def test_every_module_is_in_the_readme_table_and_every_row_exists():
+    package = Path(__file__).parents[2] / "wiki"
+    rows = re.findall(r"^\| (`wiki/.*?) \|", README, re.M)
+    named = {name for row in rows for name in re.findall(r"`(wiki/[^`]+)`", row)}
+    modules = {f"wiki/{p.name}" for p in package.glob("*.py")
+               if p.name not in ("__init__.py", "__main__.py")}
+    modules |= {f"wiki/{p.name}/" for p in package.iterdir()
+                if p.is_dir() and (p / "__init__.py").exists()}
+    named_modules = {n for n in named if n.count("/") == 1 or n.endswith("/")}
+    assert sorted(modules - named_modules) == []
+    assert sorted(n for n in named if not (package.parent / n).exists()) == []

@@ -227,6 +227,28 @@ def test_a_page_renamed_out_of_a_hidden_namespace_keeps_its_past_there(app, clie
     assert b"Secret" not in client.get("/history/Public/Plan").data
 
 
+def test_blame_after_a_rename_out_of_a_hidden_namespace_hides_who_and_when(app, client, auth):
+    services = app.extensions["kennis"]
+    admin, editor = services.users.by_name("admin"), services.users.by_name("editor")
+    services.acl.set_rule("Secret", "user:admin", None, actor="admin")
+    services.pages.save(admin, "Secret/Plan", "written while hidden\n")
+    hidden = services.repo.head()
+    services.pages.rename(admin, "Secret/Plan", "Public/Plan")
+    services.pages.save(editor, "Public/Plan", "written while hidden\nwritten in public\n")
+    public = services.repo.head()
+
+    _, lines = services.pages.blame(editor, "Public/Plan")
+    assert [(line.text, line.revision) for line in lines] == [
+        ("written while hidden", ""), ("written in public", public)]
+    assert lines[0].author.name == "" and lines[0].date is None
+    _, lines = services.pages.blame(admin, "Public/Plan")
+    assert lines[0].revision == hidden  # the admin sees it all
+
+    auth.login("editor")
+    page = client.get("/blame/Public/Plan").get_data(as_text=True)
+    assert "(earlier history not visible to you)" in page and hidden[:8] not in page
+
+
 def test_a_rename_never_replaces_a_page_made_while_it_waited(app, monkeypatch):
     services = app.extensions["kennis"]
     editor = services.users.by_name("editor")

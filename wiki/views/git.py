@@ -46,30 +46,14 @@ def _serve(service: str, advertise: bool) -> Response:
     if not advertise:
         request.max_content_length = wiki.settings.max_push_bytes
         body = request.stream
-    after = _after_push(services, account) if service == gitserve.RECEIVE and not advertise \
-        else None
+    after = gitserve.after_push(wiki.repo, wiki.catalog, wiki.acl.record, account) \
+        if service == gitserve.RECEIVE and not advertise else None
     answer = gitserve.run_backend(wiki.settings, wiki.repo, git_request, account, body,
                                   after)
     response = Response(answer.body, status=answer.status, headers=answer.headers,
                         direct_passthrough=True)
     response.headers.setdefault("Cache-Control", "no-cache")
     return response
-
-
-def _after_push(services, account):
-    before = services.repo.head()
-
-    def after() -> None:
-        # A push ends like every other change: one catch-up over the whole pushed range.
-        head = services.repo.head()
-        if head != before:
-            services.catalog.catch_up()
-            count = len(services.repo.log(before, head, with_changes=False)) if before else 0
-            # "N before..head": the activity stream shows who pushed how many commits.
-            services.acl.record(account.name, "git-push", services.repo.ref,
-                                f"{count} {before or ''}..{head}")
-
-    return after
 
 
 @bp.errorhandler(WikiError)

@@ -3,7 +3,9 @@
 A page view looks the same for every reader with the same language and rights until the
 branch moves, except for the account box (name, logout form with its CSRF token). The view
 is rendered once with a marker where that box goes; each request renders just the box.
-Entries are keyed by HEAD, so a save or push makes them unreachable at once.
+Entries are keyed by the page's revision and everything else that can make two views of it
+differ (`_view_key` in views/pages.py): a save of the page makes its entries unreachable at
+once, while saves of other pages leave them valid. The oldest go past LIMIT.
 """
 
 import threading

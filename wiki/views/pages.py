@@ -37,33 +37,33 @@ def view(name: str):
     try:
         page = wiki.pages.view(account, normalized)
     except PageNotFound:
-        target = services().pages.renamed_to(account, normalized)
+        target = wiki.pages.renamed_to(account, normalized)
         if target:
             return redirect(url_for("pages.view", name=target), 301)
-        deleted = services().pages.deleted_revision(account, normalized)
-        can_write = services().permissions.can_write(account, normalized)
+        deleted = wiki.pages.deleted_revision(account, normalized)
+        can_write = wiki.permissions.can_write(account, normalized)
         return render_template("missing.html", name=normalized, deleted=deleted,
                                can_write=can_write), 404
     if page.name != name:
         return redirect(url_for("pages.view", name=page.name), 301)
     if session.get("_flashes"):  # a message for this user only: not shareable
         return render_template("page.html", page=page,
-                               contributors=services().pages.contributors(account, page.name))
-    key = _view_key(services, account, page)
+                               contributors=wiki.pages.contributors(account, page.name))
+    key = _view_key(wiki, account, page)
     return _view_cache().get(key) or _view_cache().render(
-        key, "page.html", page=page, contributors=services().pages.contributors(account, page.name))
+        key, "page.html", page=page, contributors=wiki.pages.contributors(account, page.name))
 
 
-def _view_key(services, account, page) -> tuple:
+def _view_key(wiki, account, page) -> tuple:
     """Everything that can make two readers' views of a page differ: its revision (author,
     contributors), its HTML as this reader gets it (links to pages they see as missing, links
     to attached files), language, rights (whether they may edit), the admin menu, the
     Discussion tab's count, and the host in the clone address. Saves of other pages leave
     the entry valid."""
     return (page.revision, hash(page.html), page.name, str(get_locale()),
-            services.permissions.can_write(account, page.name), account.is_admin,
-            services.permissions.read_filter(account),
-            services.discussions.count(page.name), request.host_url)
+            wiki.permissions.can_write(account, page.name), account.is_admin,
+            wiki.permissions.read_filter(account),
+            wiki.discussions.count(page.name), request.host_url)
 
 
 def _view_cache() -> PageViewCache:

@@ -1,4 +1,4 @@
-"""The push policy (wiki/hooks.py) on its own: names, modes, sizes, permissions, ref updates."""
+"""The push policy (wiki/pushpolicy.py) on its own: names, modes, sizes, permissions, refs."""
 
 import dataclasses
 import os
@@ -6,15 +6,16 @@ import tempfile
 
 import pytest
 
-from wiki import hooks
-from wiki.hooks import RefUpdate
+from wiki import pushpolicy
+from wiki.cli import run_pre_receive
+from wiki.pushpolicy import RefUpdate
 
 
 @pytest.mark.parametrize("raw", [b"Home.md", b"Team/Onboarding.md", "Café/Ünïcode.md".encode(),
                                  b"Team/logo.png", b"Team/Sub folder/report 2024.pdf",
                                  b"Team/history.md"])
 def test_plain_names_pass(raw):
-    assert hooks.name_problem(raw) is None
+    assert pushpolicy.name_problem(raw) is None
 
 
 @pytest.mark.parametrize(("raw", "reason"), [
@@ -34,29 +35,29 @@ def test_plain_names_pass(raw):
     (("x" * 300 + ".md").encode(), "at most"),
 ])
 def test_unsafe_names_are_refused_with_a_reason(raw, reason):
-    assert reason in hooks.name_problem(raw)
+    assert reason in pushpolicy.name_problem(raw)
 
 
 def test_modes_and_sizes():
-    assert hooks.mode_problem("100644") is None and hooks.mode_problem("100755") is None
-    assert "symbolic links" in hooks.mode_problem("120000")
-    assert "submodules" in hooks.mode_problem("160000")
-    assert hooks.size_problem(b"a.md", 10, 10, 5) is None  # pages have their own limit
-    assert "pages can have at most 10" in hooks.size_problem(b"a.md", 11, 10, 100)
-    assert hooks.size_problem(b"a.png", 100, 10, 100) is None
-    assert "files can have at most 100" in hooks.size_problem(b"a.png", 101, 10, 100)
+    assert pushpolicy.mode_problem("100644") is None and pushpolicy.mode_problem("100755") is None
+    assert "symbolic links" in pushpolicy.mode_problem("120000")
+    assert "submodules" in pushpolicy.mode_problem("160000")
+    assert pushpolicy.size_problem(b"a.md", 10, 10, 5) is None  # pages have their own limit
+    assert "pages can have at most 10" in pushpolicy.size_problem(b"a.md", 11, 10, 100)
+    assert pushpolicy.size_problem(b"a.png", 100, 10, 100) is None
+    assert "files can have at most 100" in pushpolicy.size_problem(b"a.png", 101, 10, 100)
 
 
 def test_case_collisions_cover_folders_too():
-    assert hooks.case_collisions([b"A.md", b"B.md"]) == {}
-    assert hooks.case_collisions([b"A.md", b"a.md"]) == {"a.md": {"A.md", "a.md"}}
-    found = hooks.case_collisions([b"Team/x.md", b"team/y.md"])
+    assert pushpolicy.case_collisions([b"A.md", b"B.md"]) == {}
+    assert pushpolicy.case_collisions([b"A.md", b"a.md"]) == {"a.md": {"A.md", "a.md"}}
+    found = pushpolicy.case_collisions([b"Team/x.md", b"team/y.md"])
     assert found == {"team": {"Team", "team"}}
 
 
 def test_permission_name_of_pages_and_attachments():
-    assert hooks.permission_name("HR/Plan.md") == "HR/Plan"
-    assert hooks.permission_name("HR/Plan/chart.png") == "HR/Plan/chart.png"
+    assert pushpolicy.permission_name("HR/Plan.md") == "HR/Plan"
+    assert pushpolicy.permission_name("HR/Plan/chart.png") == "HR/Plan/chart.png"
 
 
 # --- against a real repository -----------------------------------------------------------------
@@ -93,7 +94,7 @@ def push(services):
         head = services.repo.head()
         update = RefUpdate(old or head, commit, ref or services.repo.ref)
         account = services.users.by_name(user)
-        return hooks.check_push(services.repo, services.permissions, account,
+        return pushpolicy.check_push(services.repo, services.permissions, account,
                                 services.settings, [update])
 
     return check
@@ -187,21 +188,21 @@ def test_case_collision_is_refused_only_when_new(services, push):
 
 
 def test_the_hook_refuses_pushes_not_made_through_the_wiki(services, capsys):
-    assert hooks.run_pre_receive([], environ={}) == 1
+    assert run_pre_receive([], environ={}) == 1
     assert "Push through the wiki's address" in capsys.readouterr().err
 
 
 def test_the_hook_is_installed_and_checked(services):
     repo = services.repo
     hook = repo.path / "hooks" / "pre-receive"
-    assert hooks.MARKER in hook.read_text() and os.access(hook, os.X_OK)
-    assert hooks.check_repository(repo) == []
-    assert hooks.install(repo.path) is False  # already current
+    assert pushpolicy.MARKER in hook.read_text() and os.access(hook, os.X_OK)
+    assert pushpolicy.check_repository(repo) == []
+    assert pushpolicy.install(repo.path) is False  # already current
     hook.write_text("#!/bin/sh\nexit 0\n")
     repo._git("config", "receive.fsckObjects", "false")
-    problems = hooks.check_repository(repo)
+    problems = pushpolicy.check_repository(repo)
     assert any("receive.fsckobjects" in p for p in problems)
     assert any("push policy hook" in p for p in problems)
-    assert hooks.install(repo.path) is True
+    assert pushpolicy.install(repo.path) is True
     repo.init()
-    assert hooks.check_repository(repo) == []
+    assert pushpolicy.check_repository(repo) == []

@@ -33,12 +33,13 @@ import os
 import shlex
 import sys
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from wiki import paths
 from wiki.errors import InvalidPath
+from wiki.repo import Entry
 
 HOOK = "pre-receive"
 MARKER = "Kennis pre-receive hook"
@@ -62,19 +63,6 @@ class RefUpdate:
     old: str
     new: str
     ref: str
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One side of a changed path: `mode` "000000" means the path is gone."""
-
-    path: bytes
-    mode: str
-    oid: str
-
-    @property
-    def deleted(self) -> bool:
-        return self.mode == "000000"
 
 
 # --- installing the hook ----------------------------------------------------------------------
@@ -110,8 +98,7 @@ def check_repository(repo) -> list[str]:
     """Problems with the repository's push safety settings and hook, in plain words."""
     problems = []
     for key, wanted in REPOSITORY_SETTINGS.items():
-        result = repo.git("config", "--get", key, check=False)
-        found = result.stdout.decode(errors="replace").strip().lower()
+        found = repo.config_value(key).lower()
         if found != wanted:
             problems.append(f"The repository setting {key} is {found or 'not set'!s}, "
                             f"expected {wanted}; run `wiki init` to apply it.")
@@ -197,56 +184,15 @@ def _show(raw: bytes) -> str:
 
 # --- reading the push through git --------------------------------------------------------------
 
-def _parse_raw(out: bytes) -> list[tuple[str | None, Entry]]:
-    """`diff-tree -r -z --raw [-c] --stdin` output: (commit or None, entry) pairs."""
-    tokens = out.split(b"\0")
-    found: list[tuple[str | None, Entry]] = []
-    commit = None
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if not token:
-            i += 1
-            continue
-        if token.startswith(b":"):
-            parents = len(token) - len(token.lstrip(b":"))
-            fields = token.lstrip(b":").decode("ascii").split(" ")
-            mode, oid = fields[parents], fields[2 * parents + 1]
-            found.append((commit, Entry(tokens[i + 1], mode, oid)))
-            i += 2
-        else:
-            commit = token.decode("ascii", errors="replace").strip()
-            i += 1
-    return found
-
-
-def _files(repo, commit: str) -> dict[bytes, tuple[str, str]]:
-    out = repo.git("ls-tree", "-r", "-z", "--full-tree", commit).stdout
-    files = {}
-    for item in out.split(b"\0"):
-        if item:
-            meta, _, name = item.partition(b"\t")
-            mode, _kind, oid = meta.decode("ascii").split(" ")
-            files[name] = (mode, oid)
-    return files
-
-
 def changed_entries(repo, update: RefUpdate) -> list[Entry]:
     """Every path the push changes (see the module's docstring), each with its new side."""
     zero = "0" * len(update.new)
-    new_commits = repo.git("rev-list", update.new, "--not", "--all").stdout
-    entries: list[Entry] = []
-    if new_commits.strip():
-        out = repo.git("diff-tree", "-r", "-z", "--raw", "-c", "--no-renames", "--root",
-                        "--no-commit-id", "--stdin", input=new_commits).stdout
-        entries += [entry for _commit, entry in _parse_raw(out)]
+    entries = repo.new_changes(update.new)
     if update.old == zero:
         entries += [Entry(name, mode, oid)
-                    for name, (mode, oid) in _files(repo, update.new).items()]
+                    for name, (mode, oid) in repo.listing(update.new).items()]
     else:
-        out = repo.git("diff-tree", "-r", "-z", "--raw", "--no-renames",
-                        update.old, update.new).stdout
-        entries += [entry for _commit, entry in _parse_raw(out)]
+        entries += repo.diff_entries(update.old, update.new)
     return entries
 
 
@@ -301,8 +247,8 @@ def _check_paths(repo, permissions, account, settings, update: RefUpdate) -> lis
             refused[entry.path] = reason
     problems = [f"{_show(path)}: {reason}" for path, reason in refused.items()]
     zero = "0" * len(update.new)
-    before = case_collisions(_files(repo, update.old)) if update.old != zero else {}
-    for key, names in case_collisions(_files(repo, update.new)).items():
+    before = case_collisions(repo.listing(update.old)) if update.old != zero else {}
+    for key, names in case_collisions(repo.listing(update.new)).items():
         if names != before.get(key):
             problems.append(f"{' and '.join(sorted(names))}: these names differ only in case; "
                             "the wiki (and Windows and Mac) would see one name.")
@@ -326,33 +272,3 @@ def report(problems: list[str]) -> str:
     lines.append("Fix these commits (for example with `git rebase -i`) and push again. "
                  "See the wiki's page Help/Git.")
     return "\n".join(lines) + "\n"
-
-
-def run_pre_receive(stdin: Iterable[str], environ: Mapping[str, str] | None = None) -> int:
-    """The hook itself: 0 accepts the push, 1 refuses it (with the reasons on stderr)."""
-    from wiki import config
-    from wiki.services import build_services
-
-    environ = os.environ if environ is None else environ
-    updates = parse_updates(stdin)
-    if environ.get(ENV_FLAG) != "1" or not environ.get("REMOTE_USER"):
-        sys.stderr.write(report(["Push through the wiki's address (https://HOST/wiki.git), "
-                                 "where the wiki checks who you are."]))
-        return 1
-    settings = config.load(environ=environ)
-    services = build_services(settings)
-    repo = services.repo
-    try:
-        account = services.users.by_name(environ["REMOTE_USER"])
-        problems = check_push(repo, services.permissions, account, settings, updates)
-        if not problems:
-            with repo.write_lock():
-                if any(u.old != (repo.head() or "0" * len(u.old)) for u in updates):
-                    problems.append("The wiki changed while you pushed (someone saved a page). "
-                                    "Pull and push again.")
-    finally:
-        services.db.dispose()
-    if problems:
-        sys.stderr.write(report(problems))
-        return 1
-    return 0
