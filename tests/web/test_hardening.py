@@ -45,6 +45,8 @@ def test_failed_logins_per_account_end_in_429_even_with_the_right_password(clien
     assert blocked.mimetype == "text/html"
     assert "Content-Security-Policy" in blocked.headers
     assert login(client, "bob").status_code == 302  # other accounts are not affected
+    # The colleague at their own desk is not locked out by someone guessing elsewhere.
+    assert login(client, "editor", environ_base={"REMOTE_ADDR": "10.7.7.7"}).status_code == 302
 
 
 def without_csrf(response) -> str:
@@ -69,6 +71,29 @@ def test_failed_logins_per_address_end_in_429_and_other_addresses_go_on(client):
     assert login(client, "bob").status_code == 429
     elsewhere = login(client, "bob", environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert elsewhere.status_code == 302
+
+
+def test_guessing_one_account_from_many_addresses_spares_its_usual_address(make_app):
+    client = make_app(login_limit_per_account_total="3/hour").test_client()
+    usual = {"REMOTE_ADDR": "10.1.0.1"}
+    assert login(client, "editor", environ_base=usual).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf(client)}, environ_base=usual)
+    for number in range(3):
+        guess = login(client, "editor", "wrong-password",
+                      environ_base={"REMOTE_ADDR": f"10.2.0.{number}"})
+        assert guess.status_code == 401
+    assert login(client, "editor", environ_base={"REMOTE_ADDR": "10.3.0.1"}).status_code == 429
+    assert login(client, "editor", environ_base=usual).status_code == 302
+    assert login(client, "bob", environ_base={"REMOTE_ADDR": "10.3.0.1"}).status_code == 302
+
+
+def test_bad_feed_tokens_are_limited_per_address(client, auth):
+    for number in range(10):
+        assert client.get(f"/activity.atom?token=guess{number}").status_code == 404
+    assert client.get("/activity.atom?token=guess-again").status_code == 429
+    elsewhere = client.get("/activity.atom?token=guess-again",
+                           environ_base={"REMOTE_ADDR": "10.4.4.4"})
+    assert elsewhere.status_code == 404
 
 
 def test_successful_logins_do_not_count(client, auth):

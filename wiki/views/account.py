@@ -29,6 +29,7 @@ def login():
                                         request.form.get("password", ""))
         if account:
             auth.log_in(account, remember=bool(request.form.get("remember")))
+            ratelimit.remember_address(request.form.get("name", ""))
             return redirect(_safe_next(request.args.get("next")))
         flash(_("The name or password is not right."), "error")
         return render_template("login.html"), 401

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from wiki import paths
+from wiki import paths, ratelimit
 from wiki.auth import current_account
 from wiki.errors import Unauthorized, WikiError
+from wiki.feeds import FeedTokenInvalid
 from wiki.users import Account
 from wiki.views import services
 
@@ -27,7 +28,11 @@ def feed_account() -> Account:
     token = request.args.get("token")
     if token is None:
         return current_account()
-    return services().feeds.account(token)
+    try:
+        return services().feeds.account(token)
+    except FeedTokenInvalid:
+        ratelimit.feed_token_refused()
+        raise
 
 
 def atom(render: Callable[[Account, str], str]) -> Response:

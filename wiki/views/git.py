@@ -35,6 +35,8 @@ def anything_else(rest: str):
 def _serve(service: str, advertise: bool) -> Response:
     wiki = services()
     account = gitserve.authenticate(wiki.users, request.headers.get("Authorization"))
+    if not account.is_anonymous:
+        ratelimit.remember_address(account.name)
     gitserve.require_access(wiki.permissions, account, service)
     git_request = gitserve.GitRequest.build(
         service, advertise, remote_addr=request.remote_addr,
