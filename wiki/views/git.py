@@ -46,7 +46,7 @@ def _serve(service: str, advertise: bool) -> Response:
     if not advertise:
         request.max_content_length = wiki.settings.max_push_bytes
         body = request.stream
-    after = _after_push(services, account) if service == gitserve.RECEIVE and not advertise \
+    after = _after_push(wiki, account) if service == gitserve.RECEIVE and not advertise \
         else None
     answer = gitserve.run_backend(wiki.settings, wiki.repo, git_request, account, body,
                                   after)
