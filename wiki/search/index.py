@@ -202,15 +202,6 @@ class Index:
             log.info("search index unavailable (%s): rebuilding", exc)
             return self._schedule_rebuild()
 
-    def indexing(self) -> bool:
-        return self._rebuilding.is_set() or (self._thread is not None and self._thread.is_alive())
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Wait for a background rebuild of this process (tests, the command line)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-
     def _schedule_rebuild(self) -> bool:
         total, _ = self.catalog.pages(limit=0)
         if total <= INLINE_REBUILD_PAGES:
