@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from wiki import config, home  # noqa: E402
 from wiki.repo import Author, Write  # noqa: E402
-from wiki.search import MERGE_AFTER_SEGMENTS, Filters  # noqa: E402
+from wiki.search import Filters  # noqa: E402
+from wiki.search.index import MERGE_AFTER_SEGMENTS  # noqa: E402
 from wiki.services import build_services  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "tldr-pages-en-nl.tar.gz"

@@ -1,4 +1,4 @@
-"""wiki/search.py on its own: analysis, the query language, ranking, keeping up with git,
+"""wiki/search/ on its own: analysis, the query language, ranking, keeping up with git,
 recovery, several writing processes and the read filter (no Flask app)."""
 
 import multiprocessing
@@ -152,7 +152,7 @@ def test_partial_matches_are_the_pages_with_the_most_words(wiki, monkeypatch):
     # Few pages: all with any of the words; Office has three of them, Floors two (in its
     # title too, and more often: it would win on relevance alone).
     assert found.partial and paths_of(found) == ["Office", "Floors"]
-    monkeypatch.setattr("wiki.search.PARTIAL_MIN", 1)
+    monkeypatch.setattr("wiki.search.ranking.PARTIAL_MIN", 1)
     found = find(wiki, question)  # enough with three words: only those
     assert found.partial and paths_of(found) == ["Office"] and found.total == 1
 
@@ -160,7 +160,7 @@ def test_partial_matches_are_the_pages_with_the_most_words(wiki, monkeypatch):
 def test_a_hidden_page_does_not_steer_partial_matches(restricted, monkeypatch):
     wiki = restricted
     wiki.pages.save(who(wiki), "Zoo", "# Zoo\n\nA flamingo lives here.\n")
-    monkeypatch.setattr("wiki.search.PARTIAL_MIN", 1)
+    monkeypatch.setattr("wiki.search.ranking.PARTIAL_MIN", 1)
     # HR/Salaries has flamingo, budget and team; the reader may not see it.
     question = "is there a flamingo budget for the team zoo"
     assert "HR/Salaries" in paths_of(find(wiki, question, user="carol"))
@@ -276,7 +276,7 @@ def test_a_deleted_or_damaged_index_is_rebuilt(wiki, settings):
     for file in gen.resolve().iterdir():
         if file.suffix in (".seg", ".toc") or file.name.endswith(".trm"):
             file.write_bytes(file.read_bytes()[: max(1, file.stat().st_size // 2)])
-    wiki.search._drop_searcher()
+    wiki.search.index.drop_searcher()
     found = find(wiki, "fox")
     assert not found.indexing and paths_of(found) == ["Notes"]
 
@@ -289,7 +289,7 @@ def test_a_search_that_fails_on_a_sound_index_does_not_rebuild_it(wiki, settings
     def broken(*args, **kwargs):
         raise ValueError("a bug in building this query")
 
-    monkeypatch.setattr(wiki.search, "_bonus", broken)
+    monkeypatch.setattr(wiki.search.ranking, "_bonus", broken)
     found = find(wiki, "fox")
     assert found.total == 0 and not found.indexing  # an empty answer, not "indexing"
     assert "a search failed on a readable index" in caplog.text
@@ -307,7 +307,7 @@ def test_a_read_error_in_the_index_rebuilds_it_even_when_the_rest_reads_fine(
     def damaged(*args, **kwargs):  # what a corrupt block of stored fields raises
         raise zlib.error("Error -3 while decompressing data: invalid distance too far back")
 
-    monkeypatch.setattr(wiki.search, "_hit", damaged)
+    monkeypatch.setattr(wiki.search.ranking, "_hit", damaged)
     find(wiki, "fox")
     monkeypatch.undo()
     assert (Path(settings.index) / "current").resolve() != gen  # rebuilt (inline: small)
