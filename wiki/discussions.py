@@ -1,4 +1,4 @@
-"""Discussion threads on pages: start, reply, edit, delete, resolve, lock, hide; activity.
+"""Discussion threads on pages: start, reply, edit, delete, resolve; who moderates them.
 
 Plain values in, dataclasses out; no Flask. Every use case asks `Permissions` about the page
 the thread belongs to, so a page a user may not read hides its threads exactly like a
@@ -12,6 +12,9 @@ missing page. Who may do what:
 - moderate (lock a thread, hide a comment with a reason, see earlier texts, handle reports,
   approve held-back threads): anyone who may write the page;
 - report a comment to the moderators: anyone logged in who may read the page.
+
+Those moderation use cases live in wiki/moderation.py and the wiki-wide activity stream in
+wiki/activity.py; both are built on this service.
 
 In the namespaces named by `thread_approval_prefixes` a new thread waits for a moderator
 (unless a moderator started it): until approved only its author and the page's moderators
@@ -29,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from wiki import paths
 from wiki.acl import Acl
@@ -60,14 +63,13 @@ from wiki.render import Renderer
 from wiki.users import Account
 
 MAX_TITLE_CHARS = 200
-MAX_REASON_CHARS = 500
 _MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9][A-Za-z0-9._-]{0,63})")
 _TAG = re.compile(r"(<[^>]*>)")
 _SKIP_TAG = re.compile(r"<(/?)(?:code|pre|a)\b", re.IGNORECASE)
 
 
 # A comment that counts and is shown to readers: neither removed nor hidden.
-_SHOWN = Comment.deleted.is_(False) & (Comment.hidden_reason == "")
+SHOWN = Comment.deleted.is_(False) & (Comment.hidden_reason == "")
 
 
 class ThreadNotFound(NotFound):
@@ -128,20 +130,6 @@ class ThreadView:
 
 
 @dataclass(frozen=True)
-class Activity:
-    """One line of the activity stream: a page edit or a comment."""
-
-    kind: str  # create, edit, delete, rename, comment, push
-    page_name: str
-    author: str
-    date: datetime
-    summary: str
-    revision: str = ""
-    thread_id: int | None = None
-    comment_id: int | None = None
-
-
-@dataclass(frozen=True)
 class ThreadDocument:
     """What search indexes for a thread (kind `discussion`)."""
 
@@ -150,20 +138,6 @@ class ThreadDocument:
     title: str
     text: str
     updated: datetime
-
-
-@dataclass(frozen=True)
-class ReportView:
-    """An open report as moderators see it, with the comment it is about."""
-
-    id: int
-    thread_id: int
-    thread_title: str
-    page_name: str
-    comment: CommentView
-    reporter: str
-    reason: str
-    created: datetime
 
 
 @dataclass
@@ -224,7 +198,8 @@ class Discussions:
         # Called with (account, thread view, comment view, mentioned names) after a post.
         self.on_post: list[Callable[[Account, ThreadView, CommentView, list[str]], None]] = []
         # Called with (kind "report" or "pending", actor name, thread view, comment id) when
-        # moderators have something to look at.
+        # moderators have something to look at: a held-back thread (here) or a report (from
+        # wiki/moderation.py), so notify has one list to listen to.
         self.on_moderation: list[Callable[[str, str, ThreadView, int | None], None]] = []
 
     # --- checks ------------------------------------------------------------------------------
@@ -249,13 +224,24 @@ class Discussions:
             raise InvalidInput(f"A title can be at most {MAX_TITLE_CHARS} characters.")
         return title
 
-    def _require_participant(self, account: Account, page_name: str) -> None:
+    def require_participant(self, account: Account, page_name: str) -> None:
+        """Taking part (posting, reporting) needs an account that may read the page."""
         self.permissions.require_read(account, page_name)
         if account.is_anonymous:
             raise Unauthorized("Log in to take part in discussions.")
 
+    # Who moderates is decided here, not in wiki/moderation.py: thread views carry the flag,
+    # held-back threads are shown to moderators, and authors-or-moderators may delete and
+    # resolve. `Moderation` is built on this service and asks it.
     def may_moderate(self, account: Account, page_name: str) -> bool:
+        """Whoever may write a page moderates its discussions."""
         return self.permissions.can_write(account, page_name)
+
+    def require_moderator(self, account: Account, page_name: str) -> None:
+        if not self.may_moderate(account, page_name):
+            if account.is_anonymous:
+                raise Unauthorized()
+            raise PermissionDenied("Only editors of this page can moderate its discussions.")
 
     def needs_approval(self, page_name: str) -> bool:
         """Whether a new thread on this page waits for a moderator (`HR` covers `HR/…`)."""
@@ -267,11 +253,12 @@ class Discussions:
         return row.approved or (account.id is not None and account.id == row.author_id) \
             or self.may_moderate(account, row.page_name)
 
-    def _thread_row(self, s, account: Account, thread_id) -> Thread:
-        """The thread, or ThreadNotFound when absent or on a page the account may not read."""
+    def thread_row(self, s, account: Account, thread_id) -> Thread:
+        """The thread in session `s`, or ThreadNotFound when absent, on a page the account may
+        not read, or held back from it."""
         # A visitor who must log in anyway learns nothing about which thread ids exist.
         self.permissions.require_read(account)
-        if not _valid_id(thread_id):
+        if not valid_id(thread_id):
             raise ThreadNotFound()
         row = s.get(Thread, thread_id)
         if row is None:
@@ -282,15 +269,16 @@ class Discussions:
             raise ThreadNotFound()
         return row
 
-    def _comment_row(self, s, account: Account, comment_id) -> tuple[Comment, Thread]:
-        if not _valid_id(comment_id):
+    def comment_row(self, s, account: Account, comment_id) -> tuple[Comment, Thread]:
+        """The comment and its thread in session `s`, or CommentNotFound as for the thread."""
+        if not valid_id(comment_id):
             raise CommentNotFound()
         comment = s.get(Comment, comment_id)
         if comment is None:
             self.permissions.refuse_unseen(account)  # as for a comment on a hidden page
             raise CommentNotFound()
         try:
-            thread = self._thread_row(s, account, comment.thread_id)
+            thread = self.thread_row(s, account, comment.thread_id)
         except ThreadNotFound:
             raise CommentNotFound() from None
         return comment, thread
@@ -317,12 +305,12 @@ class Discussions:
                     if self._sees(account, r)]
             counts = dict(s.execute(
                 select(Comment.thread_id, func.count(Comment.id))
-                .where(Comment.thread_id.in_([r.id for r in rows]), _SHOWN)
+                .where(Comment.thread_id.in_([r.id for r in rows]), SHOWN)
                 .group_by(Comment.thread_id)).all()) if rows else {}
         if info is None and not rows:
             raise PageNotFound()
         shown = info.name if info else (rows[0].page_name if rows else name)
-        return shown, [self._thread_view(account, r, counts.get(r.id, 0), info is not None)
+        return shown, [self.thread_view(account, r, counts.get(r.id, 0), info is not None)
                        for r in rows]
 
     def count(self, page: str) -> int:
@@ -344,18 +332,19 @@ class Discussions:
 
     def thread(self, account: Account, thread_id: int) -> ThreadView:
         with self.db.session() as s:
-            row = self._thread_row(s, account, thread_id)
+            row = self.thread_row(s, account, thread_id)
             comments = list(s.scalars(select(Comment).where(Comment.thread_id == row.id)
                                       .order_by(Comment.id)))
         exists = self._page_exists(row.page_name)
         moderator = self.may_moderate(account, row.page_name)
         authors = {c.id: c.author_name for c in comments}
-        views = tuple(self._comment_view(account, c, authors, moderator) for c in comments)
+        views = tuple(self.comment_view(account, c, authors, moderator) for c in comments)
         shown = sum(1 for c in comments if not c.deleted and not c.hidden_reason)
-        return self._thread_view(account, row, shown, exists, views)
+        return self.thread_view(account, row, shown, exists, views)
 
-    def _thread_view(self, account: Account, row: Thread, count: int, exists: bool,
+    def thread_view(self, account: Account, row: Thread, count: int, exists: bool,
                      comments: tuple[CommentView, ...] = ()) -> ThreadView:
+        """A thread row as this account sees it, with `count` shown comments."""
         moderator = self.may_moderate(account, row.page_name)
         mine = account.id is not None and account.id == row.author_id
         return ThreadView(
@@ -366,8 +355,10 @@ class Discussions:
             may_reply=exists and not row.locked and not account.is_anonymous,
             pending=not row.approved)
 
-    def _comment_view(self, account: Account, c: Comment, authors: dict[int, str],
-                      moderator: bool) -> CommentView:
+    def comment_view(self, account: Account, c: Comment, authors: dict[int, str],
+                     moderator: bool) -> CommentView:
+        """A comment row as this account sees it (`authors`: names of the comments replied
+        to; `moderator`: whether hidden texts and reasons are shown)."""
         hidden = bool(c.hidden_reason)
         mine = account.id is not None and account.id == c.author_id
         visible = not c.deleted and (not hidden or moderator)
@@ -389,34 +380,16 @@ class Discussions:
     def comment(self, account: Account, comment_id: int) -> CommentView:
         """One comment as this account sees it (its thread must be readable)."""
         with self.db.session() as s:
-            comment, thread = self._comment_row(s, account, comment_id)
+            comment, thread = self.comment_row(s, account, comment_id)
             moderator = self.may_moderate(account, thread.page_name)
-            return self._comment_view(account, comment, {}, moderator)
-
-    def comment_history(self, account: Account, comment_id: int
-                        ) -> tuple[CommentView, list[CommentRevision]]:
-        """Earlier texts of a comment, newest first: for moderators only."""
-        with self.db.session() as s:
-            comment, thread = self._comment_row(s, account, comment_id)
-            self._require_moderator(account, thread.page_name)
-            revisions = list(s.scalars(select(CommentRevision)
-                                       .where(CommentRevision.comment_id == comment.id)
-                                       .order_by(CommentRevision.id.desc())))
-            view = self._comment_view(account, comment, {}, True)
-        return view, revisions
-
-    def _require_moderator(self, account: Account, page_name: str) -> None:
-        if not self.may_moderate(account, page_name):
-            if account.is_anonymous:
-                raise Unauthorized()
-            raise PermissionDenied("Only editors of this page can moderate its discussions.")
+            return self.comment_view(account, comment, {}, moderator)
 
     # --- writing -----------------------------------------------------------------------------
 
     def start(self, account: Account, page: str, title: str, body: str) -> PostResult:
         """Open a thread on an existing page with its first comment."""
         name = paths.normalize(page)
-        self._require_participant(account, name)
+        self.require_participant(account, name)
         title, body = self._title(title), self._body(body)
         self.catalog.ensure_current()
         info = self.catalog.page(name)
@@ -434,8 +407,8 @@ class Discussions:
                               author_name=account.name, body=body, created=now)
             s.add(comment)
             s.flush()
-            thread_view = self._thread_view(account, thread, 1, True)
-            comment_view = self._comment_view(account, comment, {}, False)
+            thread_view = self.thread_view(account, thread, 1, True)
+            comment_view = self.comment_view(account, comment, {}, False)
         return self._posted(account, thread_view, comment_view, opening=True)
 
     def reply(self, account: Account, thread_id: int, body: str,
@@ -444,8 +417,8 @@ class Discussions:
         if reply_to is not None and (not isinstance(reply_to, int) or isinstance(reply_to, bool)):
             raise InvalidInput("reply_to must be the id of a comment of this thread.")
         with self.db.session() as s:
-            thread = self._thread_row(s, account, thread_id)
-            self._require_participant(account, thread.page_name)
+            thread = self.thread_row(s, account, thread_id)
+            self.require_participant(account, thread.page_name)
             if thread.locked:
                 raise DiscussionClosed("This discussion is locked; it takes no new comments.")
             if not self._page_exists(thread.page_name):
@@ -453,7 +426,7 @@ class Discussions:
                                        "its discussions can be read but take no new comments.")
             parent = None
             if reply_to is not None:
-                parent = s.get(Comment, reply_to) if _valid_id(reply_to) else None
+                parent = s.get(Comment, reply_to) if valid_id(reply_to) else None
                 if parent is None or parent.thread_id != thread.id:
                     raise InvalidInput("reply_to must be the id of a comment of this thread.")
                 if parent.deleted:
@@ -467,13 +440,13 @@ class Discussions:
             s.execute(update(Thread).where(Thread.id == thread.id).values(updated=now))
             s.flush()
             count = s.scalar(select(func.count(Comment.id))
-                             .where(Comment.thread_id == thread.id, _SHOWN)) or 0
+                             .where(Comment.thread_id == thread.id, SHOWN)) or 0
             authors = {parent.id: parent.author_name} if parent else {}
             if parent and parent.id != reply_to:
-                grand = s.get(Comment, reply_to) if _valid_id(reply_to) else None
+                grand = s.get(Comment, reply_to) if valid_id(reply_to) else None
                 authors[reply_to] = grand.author_name if grand else ""
-            thread_view = self._thread_view(account, thread, count, True)
-            comment_view = self._comment_view(account, comment, authors, False)
+            thread_view = self.thread_view(account, thread, count, True)
+            comment_view = self.comment_view(account, comment, authors, False)
         return self._posted(account, thread_view, comment_view)
 
     def _posted(self, account: Account, thread: ThreadView, comment: CommentView,
@@ -485,10 +458,11 @@ class Discussions:
         elif opening:  # nobody else hears of it before a moderator approves the thread
             for moderation_hook in self.on_moderation:
                 moderation_hook("pending", account.name, thread, comment.id)
-        self._changed(thread.id, thread.page_name)
+        self.changed(thread.id, thread.page_name)
         return PostResult(thread, comment, names)
 
-    def _changed(self, thread_id: int, page_name: str | None) -> None:
+    def changed(self, thread_id: int, page_name: str | None) -> None:
+        """Tell the listeners (search) that a thread or its comments changed."""
         for listener in self.listeners:
             listener(thread_id, page_name)
 
@@ -496,7 +470,7 @@ class Discussions:
         """Change one's own comment; the earlier text is kept for moderators."""
         body = self._body(body)
         with self.db.session() as s:
-            comment, thread = self._comment_row(s, account, comment_id)
+            comment, thread = self.comment_row(s, account, comment_id)
             if account.is_anonymous or comment.author_id != account.id:
                     raise PermissionDenied("Only its author can change a comment.")
             if comment.deleted or comment.hidden_reason:
@@ -506,190 +480,39 @@ class Discussions:
                                       written=comment.edited or comment.created))
                 comment.body = body
                 comment.edited = utcnow()
-            view = self._comment_view(account, comment, {}, False)
+            view = self.comment_view(account, comment, {}, False)
             thread_id, page_name = thread.id, thread.page_name
-        self._changed(thread_id, page_name)
+        self.changed(thread_id, page_name)
         return view
 
     def delete(self, account: Account, comment_id: int) -> None:
         """Remove a comment (author or moderator): "comment removed" stays in its place."""
         with self.db.session() as s:
-            comment, thread = self._comment_row(s, account, comment_id)
+            comment, thread = self.comment_row(s, account, comment_id)
             mine = account.id is not None and comment.author_id == account.id
             if not mine:
-                self._require_moderator(account, thread.page_name)
+                self.require_moderator(account, thread.page_name)
             if not comment.deleted:
                 s.add(CommentRevision(comment_id=comment.id, body=comment.body,
                                       written=comment.edited or comment.created))
                 comment.deleted = True
-                _close_reports(s, comment.id, "removed", account.name)
+                close_reports(s, comment.id, "removed", account.name)
             thread_id, page_name = thread.id, thread.page_name
         if not mine:
             self.acl.record(account.name, "comment.delete", page_name, f"comment {comment_id}")
-        self._changed(thread_id, page_name)
+        self.changed(thread_id, page_name)
 
     def set_status(self, account: Account, thread_id: int, status: str) -> ThreadView:
         if status not in ("open", "resolved"):
             raise InvalidInput("The status is open or resolved.")
         with self.db.session() as s:
-            thread = self._thread_row(s, account, thread_id)
+            thread = self.thread_row(s, account, thread_id)
             mine = account.id is not None and thread.author_id == account.id
             if not mine:
-                self._require_moderator(account, thread.page_name)
+                self.require_moderator(account, thread.page_name)
             thread.status = status
-        self._changed(thread_id, thread.page_name)
+        self.changed(thread_id, thread.page_name)
         return self.thread(account, thread_id)
-
-    def set_locked(self, account: Account, thread_id: int, locked: bool) -> ThreadView:
-        with self.db.session() as s:
-            thread = self._thread_row(s, account, thread_id)
-            self._require_moderator(account, thread.page_name)
-            thread.locked = bool(locked)
-            page_name = thread.page_name
-        self.acl.record(account.name, "thread.lock" if locked else "thread.unlock", page_name,
-                        f"thread {thread_id}")
-        return self.thread(account, thread_id)
-
-    def hide(self, account: Account, comment_id: int, reason: str) -> None:
-        """Hide a comment from everyone but moderators, with a reason (audit-logged)."""
-        reason = " ".join(reason.split()) if isinstance(reason, str) else ""
-        if not reason:
-            raise InvalidInput("Say why the comment is hidden.")
-        reason = reason[:MAX_REASON_CHARS]
-        with self.db.session() as s:
-            comment, thread = self._comment_row(s, account, comment_id)
-            self._require_moderator(account, thread.page_name)
-            comment.hidden_reason = reason
-            comment.hidden_by = account.name
-            thread_id, page_name = thread.id, thread.page_name
-            _close_reports(s, comment.id, "hidden", account.name)
-        self.acl.record(account.name, "comment.hide", page_name,
-                        f"comment {comment_id}: {reason}")
-        self._changed(thread_id, page_name)
-
-    def unhide(self, account: Account, comment_id: int) -> None:
-        with self.db.session() as s:
-            comment, thread = self._comment_row(s, account, comment_id)
-            self._require_moderator(account, thread.page_name)
-            comment.hidden_reason = ""
-            comment.hidden_by = ""
-            thread_id, page_name = thread.id, thread.page_name
-        self.acl.record(account.name, "comment.unhide", page_name, f"comment {comment_id}")
-        self._changed(thread_id, page_name)
-
-    # --- reports and approval ----------------------------------------------------------------
-
-    def report(self, account: Account, comment_id: int, reason: str) -> None:
-        """Ask the page's moderators to look at a comment (once per reader and comment: a
-        second report while the first is open only changes its reason)."""
-        reason = " ".join(reason.split()) if isinstance(reason, str) else ""
-        if not reason:
-            raise InvalidInput("Say what is wrong with the comment.")
-        reason = reason[:MAX_REASON_CHARS]
-        with self.db.session() as s:
-            comment, thread = self._comment_row(s, account, comment_id)
-            self._require_participant(account, thread.page_name)
-            if comment.deleted or comment.hidden_reason:
-                raise DiscussionClosed("This comment was already removed.")
-            if comment.author_id is not None and comment.author_id == account.id:
-                raise InvalidInput("You can remove or change your own comment instead.")
-            earlier = s.scalar(select(CommentReport).where(
-                CommentReport.comment_id == comment.id, CommentReport.status == "open",
-                CommentReport.reporter_id == account.id))
-            if earlier is not None:
-                earlier.reason = reason
-            else:
-                s.add(CommentReport(comment_id=comment.id, thread_id=thread.id,
-                                    reporter_id=account.id, reporter_name=account.name,
-                                    reason=reason))
-            view = self._thread_view(account, thread, 0, True)
-        self.acl.record(account.name, "comment.report", view.page_name,
-                        f"comment {comment_id}: {reason}")
-        if earlier is None:
-            for hook in self.on_moderation:
-                hook("report", account.name, view, comment_id)
-
-    def reports(self, account: Account, limit: int = 200) -> list[ReportView]:
-        """Open reports on pages this account moderates, oldest first."""
-        with self.db.session() as s:
-            rows = s.execute(select(CommentReport, Comment, Thread)
-                             .join(Comment, Comment.id == CommentReport.comment_id)
-                             .join(Thread, Thread.id == CommentReport.thread_id)
-                             .where(CommentReport.status == "open")
-                             .order_by(CommentReport.id)).all()
-        found = []
-        for report, comment, thread in rows:
-            if not self.may_moderate(account, thread.page_name):
-                continue
-            found.append(ReportView(
-                id=report.id, thread_id=thread.id, thread_title=thread.title,
-                page_name=thread.page_name, reporter=report.reporter_name,
-                reason=report.reason, created=report.created,
-                comment=self._comment_view(account, comment, {}, True)))
-            if len(found) >= limit:
-                break
-        return found
-
-    def dismiss_report(self, account: Account, report_id: int) -> None:
-        """The comment is fine: close the report (logged in the audit log)."""
-        with self.db.session() as s:
-            report = s.get(CommentReport, report_id) if _valid_id(report_id) else None
-            if report is None:
-                raise NotFound("There is no such report.")
-            _comment, thread = self._comment_row(s, account, report.comment_id)
-            self._require_moderator(account, thread.page_name)
-            report.status, report.handled_by, report.handled = "dismissed", account.name, utcnow()
-            page_name, comment_id = thread.page_name, report.comment_id
-        self.acl.record(account.name, "report.dismiss", page_name,
-                        f"report {report_id} on comment {comment_id}")
-
-    def pending(self, account: Account) -> list[ThreadView]:
-        """Threads waiting for approval on pages this account moderates, oldest first."""
-        with self.db.session() as s:
-            rows = list(s.scalars(select(Thread).where(Thread.approved.is_(False))
-                                  .order_by(Thread.id)))
-        return [self.thread(account, r.id) for r in rows
-                if self.may_moderate(account, r.page_name)]
-
-    def approve(self, account: Account, thread_id: int) -> ThreadView:
-        """Let everyone who may read the page see a held-back thread; mentions in its opening
-        post and the page's watchers are notified now."""
-        with self.db.session() as s:
-            thread = self._thread_row(s, account, thread_id)
-            self._require_moderator(account, thread.page_name)
-            if thread.approved:
-                return self.thread(account, thread_id)
-            thread.approved = True
-            author = Account(id=thread.author_id, name=thread.author_name)  # for the hooks
-            page_name = thread.page_name
-        self.acl.record(account.name, "thread.approve", page_name, f"thread {thread_id}")
-        view = self.thread(account, thread_id)
-        opening = next((c for c in view.comments if c.reply_to is None), None)
-        if opening is not None and not opening.deleted and not opening.hidden:
-            for hook in self.on_post:
-                hook(author, view, opening, mentions(opening.body))
-        self._changed(thread_id, page_name)
-        return view
-
-    def reject(self, account: Account, thread_id: int) -> str:
-        """Delete a held-back thread that should not be published (logged with its title);
-        returns its page name."""
-        with self.db.session() as s:
-            thread = self._thread_row(s, account, thread_id)
-            self._require_moderator(account, thread.page_name)
-            if thread.approved:
-                raise InvalidInput("Only a discussion that waits for approval can be rejected.")
-            page_name, title, author = thread.page_name, thread.title, thread.author_name
-            s.execute(delete(CommentReport).where(CommentReport.thread_id == thread.id))
-            s.execute(update(Comment).where(Comment.thread_id == thread.id)
-                      .values(reply_to=None))
-            s.execute(delete(Comment).where(Comment.thread_id == thread.id))
-            s.execute(delete(Notification).where(Notification.thread_id == thread.id))
-            s.delete(thread)
-        self.acl.record(account.name, "thread.reject", page_name,
-                        f"thread {thread_id} by {author}: {title}")
-        self._changed(thread_id, None)
-        return page_name
 
     # --- following the page ------------------------------------------------------------------
 
@@ -732,73 +555,7 @@ class Discussions:
                         watch.key, watch.name = new_key, target
                 ids = list(s.scalars(select(Thread.id).where(Thread.page_key == new_key)))
             for thread_id in ids:
-                self._changed(thread_id, target)
-
-    # --- activity ----------------------------------------------------------------------------
-
-    def recent_comments(self, account: Account, limit: int = 50, prefix: str = ""
-                        ) -> list[Activity]:
-        """Comments newest first, only on pages the account may read; removed ones left out."""
-        out: list[Activity] = []
-        query = (select(Comment.id, Comment.thread_id, Comment.author_name, Comment.created,
-                        Comment.body, Thread.page_name, Thread.title)
-                 .join(Thread, Thread.id == Comment.thread_id)
-                 .where(_SHOWN, Thread.approved.is_(True)))
-        if prefix:
-            query = query.where(Thread.page_key.startswith(
-                paths.key(prefix.strip("/")) + "/", autoescape=True))
-        batch, start = max(limit * 2, 100), 0
-        while len(out) < limit:
-            with self.db.session() as s:
-                rows = s.execute(query.order_by(Comment.id.desc()).offset(start)
-                                 .limit(batch)).all()
-            for r in rows:
-                if self.permissions.can_read(account, r.page_name):
-                    out.append(Activity(kind="comment", page_name=r.page_name,
-                                        author=r.author_name, date=r.created,
-                                        summary=r.title, thread_id=r.thread_id,
-                                        comment_id=r.id))
-            if len(rows) < batch:
-                break
-            start += batch
-        return out[:limit]
-
-    def recent_edits(self, account: Account, limit: int = 50, prefix: str = ""
-                     ) -> list[Activity]:
-        """Page changes newest first, as `Pages.recent` filters them (both names of a
-        renamed page must be readable), optionally under a namespace."""
-        self.catalog.ensure_current()
-        out: list[Activity] = []
-        batch, start = max(limit * 2, 100), 0
-        while len(out) < limit:
-            rows = self.catalog.recent(limit=batch, offset=start, prefix=prefix)
-            out += [Activity(kind=r.action, page_name=r.name, author=r.author, date=r.date,
-                             summary=r.message, revision=r.revision) for r in rows
-                    if self.permissions.can_read(account, r.name)
-                    and self.permissions.can_read(account, r.page_key)]
-            if len(rows) < batch:
-                break
-            start += batch
-        return out[:limit]
-
-    def activity(self, account: Account, limit: int = 50, prefix: str = ""
-                 ) -> list[Activity]:
-        """Edits and comments the account may read, newest first, wiki-wide or under a
-        namespace."""
-        self.permissions.require_read(account)
-        items = self.recent_edits(account, limit=limit, prefix=prefix)
-        items += self.recent_comments(account, limit=limit, prefix=prefix)
-        if not prefix:
-            items += self.recent_pushes(limit=limit)
-        items.sort(key=lambda a: a.date, reverse=True)
-        return items[:limit]
-
-    def recent_pushes(self, limit: int = 50) -> list[Activity]:
-        """Who pushed with git (the commits themselves keep their authors): wiki-wide only,
-        and naming no page, so it reveals nothing a reader may not see."""
-        return [Activity(kind="push", page_name="", author=e.actor, date=e.created,
-                         summary=e.detail.partition(" ")[0])
-                for e in self.acl.events(limit=limit, action="git-push")]
+                self.changed(thread_id, target)
 
     # --- search (issue 4) --------------------------------------------------------------------
 
@@ -807,11 +564,11 @@ class Discussions:
 
         The index must filter by `page_name` with the same read rules as pages."""
         with self.db.session() as s:
-            thread = s.get(Thread, thread_id) if _valid_id(thread_id) else None
+            thread = s.get(Thread, thread_id) if valid_id(thread_id) else None
             if thread is None or not thread.approved:  # held back: not searchable yet
                 return None
             bodies = s.scalars(select(Comment.body).where(
-                Comment.thread_id == thread_id, _SHOWN).order_by(Comment.id))
+                Comment.thread_id == thread_id, SHOWN).order_by(Comment.id))
             return ThreadDocument(id=thread.id, page_name=thread.page_name, title=thread.title,
                                   text="\n\n".join(bodies), updated=thread.updated)
 
@@ -830,7 +587,7 @@ class Discussions:
         """(name, label) of users whose name starts with `prefix` and who may read the page:
         the autocomplete for `@mentions`."""
         name = paths.normalize(page)
-        self._require_participant(account, name)
+        self.require_participant(account, name)
         prefix = (prefix or "").lower()[:64]
         with self.db.session() as s:
             rows = s.execute(select(User.id, User.name, User.display_name, User.role)
@@ -846,13 +603,13 @@ class Discussions:
         return found
 
 
-def _close_reports(s, comment_id: int, status: str, moderator: str) -> None:
+def close_reports(s, comment_id: int, status: str, moderator: str) -> None:
     """A hidden or removed comment needs no more looking at: its open reports are done."""
     s.execute(update(CommentReport).where(CommentReport.comment_id == comment_id,
                                           CommentReport.status == "open")
               .values(status=status, handled_by=moderator, handled=utcnow()))
 
 
-def _valid_id(value) -> bool:
+def valid_id(value) -> bool:
     """A row id as SQL can hold it: a huge number from a URL is "not found", not a crash."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63

@@ -291,8 +291,9 @@ class Pages:
         end = None if limit is None else offset + limit
         return len(readable), readable[offset:end]
 
-    def recent(self, account: Account, limit: int = 50, offset: int = 0
+    def recent(self, account: Account, limit: int = 50, offset: int = 0, prefix: str = ""
                ) -> list[RevisionInfo]:
+        """Changes newest first, wiki-wide or (with `prefix`) under a namespace."""
         self.permissions.require_read(account)
         self.catalog.ensure_current()
         # Filter first, then page through what is left: a hidden change must not even
@@ -300,7 +301,7 @@ class Pages:
         readable = []
         batch, start = max(limit * 2, 100), 0
         while len(readable) < offset + limit:
-            rows = self.catalog.recent(limit=batch, offset=start)
+            rows = self.catalog.recent(limit=batch, offset=start, prefix=prefix)
             readable += self._shown(account, rows)
             if len(rows) < batch:
                 break

@@ -5,12 +5,14 @@ from dataclasses import dataclass
 
 from wiki import config
 from wiki.acl import Acl
+from wiki.activity import Activity
 from wiki.admin import Admin
 from wiki.attachments import Attachments
 from wiki.catalog import Catalog
 from wiki.db import Database
 from wiki.discussions import Discussions
 from wiki.feeds import FeedTokens
+from wiki.moderation import Moderation
 from wiki.notify import Notify
 from wiki.pages import Pages
 from wiki.permissions import Permissions
@@ -34,6 +36,8 @@ class Services:
     permissions: Permissions
     pages: Pages
     discussions: Discussions
+    moderation: Moderation
+    activity: Activity
     notify: Notify
     feeds: FeedTokens
     admin: Admin
@@ -70,4 +74,6 @@ def build_services(settings: config.Settings) -> Services:
                     attachments=attachments,
                     admin=Admin(users, acl, permissions),
                     discussions=discussions, notify=notify, search=search,
+                    moderation=Moderation(discussions, acl),
+                    activity=Activity(db, pages, permissions, acl),
                     feeds=FeedTokens(db, users, audit=acl.record))

@@ -1,4 +1,5 @@
-"""Discussion threads, watches and the inbox, through the services (no Flask)."""
+"""Discussion threads, their moderation, the activity stream, watches and the inbox, through
+the services (no Flask)."""
 
 import multiprocessing
 
@@ -92,9 +93,9 @@ def test_readers_may_comment_but_not_moderate(wiki):
     wiki.discussions.reply(reader, opened.thread.id, "More.")
     assert wiki.discussions.set_status(reader, opened.thread.id, "resolved").status == "resolved"
     with pytest.raises(PermissionDenied):
-        wiki.discussions.set_locked(reader, opened.thread.id, True)
+        wiki.moderation.set_locked(reader, opened.thread.id, True)
     with pytest.raises(PermissionDenied):
-        wiki.discussions.hide(reader, opened.comment.id, "spam")
+        wiki.moderation.hide(reader, opened.comment.id, "spam")
 
 
 def test_edit_keeps_the_earlier_text_for_moderators(wiki):
@@ -106,8 +107,8 @@ def test_edit_keeps_the_earlier_text_for_moderators(wiki):
     with pytest.raises(PermissionDenied):
         wiki.discussions.edit(who(wiki, "editor"), opened.comment.id, "Not mine")
     with pytest.raises(PermissionDenied):
-        wiki.discussions.comment_history(who(wiki, "reader"), opened.comment.id)
-    view, revisions = wiki.discussions.comment_history(who(wiki, "editor"), opened.comment.id)
+        wiki.moderation.comment_history(who(wiki, "reader"), opened.comment.id)
+    view, revisions = wiki.moderation.comment_history(who(wiki, "editor"), opened.comment.id)
     assert view.body == "Second text" and [r.body for r in revisions] == ["First text"]
 
 
@@ -133,14 +134,14 @@ def test_locked_threads_take_no_replies_and_hidden_comments_are_logged(wiki):
     page(wiki, "Plan")
     opened = start(wiki, user="bob", body="Rude words")
     editor = who(wiki, "editor")
-    wiki.discussions.hide(editor, opened.comment.id, "Not kind")
+    wiki.moderation.hide(editor, opened.comment.id, "Not kind")
     as_reader = wiki.discussions.thread(who(wiki, "reader"), opened.thread.id).comments[0]
     assert as_reader.hidden and as_reader.body == "" and as_reader.hidden_reason == ""
     as_editor = wiki.discussions.thread(editor, opened.thread.id).comments[0]
     assert as_editor.body == "Rude words" and as_editor.hidden_reason == "Not kind"
     with pytest.raises(InvalidInput):
-        wiki.discussions.hide(editor, opened.comment.id, " ")
-    wiki.discussions.set_locked(editor, opened.thread.id, True)
+        wiki.moderation.hide(editor, opened.comment.id, " ")
+    wiki.moderation.set_locked(editor, opened.thread.id, True)
     with pytest.raises(DiscussionClosed):
         wiki.discussions.reply(who(wiki, "reader"), opened.thread.id, "But…")
     actions = [e.action for e in wiki.acl.events()]
@@ -180,7 +181,7 @@ def test_losing_read_access_hides_threads_and_notifications(wiki):
     assert wiki.notify.unread_count(bob) == 0 and wiki.notify.inbox(bob) == []
     with pytest.raises(PageNotFound):
         wiki.discussions.threads(bob, "HR/Plan")
-    assert wiki.discussions.activity(bob) == [a for a in wiki.discussions.activity(bob)
+    assert wiki.activity.recent(bob) == [a for a in wiki.activity.recent(bob)
                                               if not a.page_name.startswith("HR")]
 
 
@@ -209,11 +210,28 @@ def test_activity_mixes_edits_and_comments_per_namespace(wiki):
     page(wiki, "Elsewhere")
     start(wiki, name="Team/Plan", title="Schedule")
     start(wiki, name="Elsewhere", title="Other talk")
-    items = wiki.discussions.activity(who(wiki, "reader"), prefix="Team")
+    items = wiki.activity.recent(who(wiki, "reader"), prefix="Team")
     assert {(a.kind, a.page_name) for a in items} == {("comment", "Team/Plan"),
                                                       ("create", "Team/Plan")}
-    everything = wiki.discussions.activity(who(wiki, "reader"))
+    everything = wiki.activity.recent(who(wiki, "reader"))
     assert everything[0].kind == "comment" and everything[0].summary == "Other talk"
+
+
+def test_activity_under_a_namespace_is_filtered_before_it_is_cut(wiki):
+    wiki.acl.set_rule("Team/Board", "user:admin", None, actor="test")
+    page(wiki, "Team/Plan")
+    page(wiki, "Team/Notes")
+    page(wiki, "Teamwork")  # the same letters, another namespace
+    for i in range(3):  # the newest changes are hidden from the reader
+        page(wiki, "Team/Board/Minutes", f"Secret {i}.\n", user="admin")
+    reader = who(wiki, "reader")
+    assert [r.name for r in wiki.pages.recent(reader, limit=2, prefix="Team")] == \
+        ["Team/Notes", "Team/Plan"]
+    assert [(a.kind, a.page_name) for a in wiki.activity.recent(reader, limit=2,
+                                                                 prefix="Team")] == \
+        [("create", "Team/Notes"), ("create", "Team/Plan")]
+    assert [r.name for r in wiki.pages.recent(who(wiki, "admin"), limit=1, prefix="Team")] == \
+        ["Team/Board/Minutes"]
 
 
 def test_search_gets_every_thread_as_a_document(wiki):
@@ -262,7 +280,7 @@ def test_removed_and_hidden_comments_do_not_count(wiki):
     kept = wiki.discussions.reply(who(wiki, "bob"), opened.thread.id, "Fine")
     assert kept.thread.comment_count == 4
     wiki.discussions.delete(who(wiki, "bob"), gone.comment.id)
-    wiki.discussions.hide(who(wiki, "editor"), rude.comment.id, "Not kind")
+    wiki.moderation.hide(who(wiki, "editor"), rude.comment.id, "Not kind")
     _name, [listed] = wiki.discussions.threads(who(wiki, "reader"), "Plan")
     assert listed.comment_count == 2
     assert wiki.discussions.thread(who(wiki, "reader"), opened.thread.id).comment_count == 2
@@ -283,26 +301,26 @@ def test_a_report_reaches_the_moderators_once_and_closes_when_the_comment_is_hid
     opened = start(wiki, name="Board/Minutes", user="bob", body="Something rude")
     reader = who(wiki, "reader")
     with pytest.raises(InvalidInput):
-        wiki.discussions.report(reader, opened.comment.id, "  ")
+        wiki.moderation.report(reader, opened.comment.id, "  ")
     with pytest.raises(InvalidInput):
-        wiki.discussions.report(who(wiki, "bob"), opened.comment.id, "my own")
+        wiki.moderation.report(who(wiki, "bob"), opened.comment.id, "my own")
     with pytest.raises(Unauthorized):
-        wiki.discussions.report(ANONYMOUS, opened.comment.id, "spam")
-    wiki.discussions.report(reader, opened.comment.id, "Insulting")
-    wiki.discussions.report(reader, opened.comment.id, "Insulting, really")  # the same report
+        wiki.moderation.report(ANONYMOUS, opened.comment.id, "spam")
+    wiki.moderation.report(reader, opened.comment.id, "Insulting")
+    wiki.moderation.report(reader, opened.comment.id, "Insulting, really")  # the same report
     for moderator in ("editor", "admin"):
         assert [(i.kind, i.actor) for i in wiki.notify.inbox(who(wiki, moderator))
                 if i.kind == "report"] == [("report", "reader")]
     assert wiki.notify.inbox(who(wiki, "hrperson")) == []  # may not write Board
-    [report] = wiki.discussions.reports(who(wiki, "editor"))
+    [report] = wiki.moderation.reports(who(wiki, "editor"))
     assert report.reason == "Insulting, really" and report.comment.body == "Something rude"
-    assert wiki.discussions.reports(who(wiki, "bob")) == []
+    assert wiki.moderation.reports(who(wiki, "bob")) == []
     with pytest.raises(PermissionDenied):
-        wiki.discussions.dismiss_report(who(wiki, "bob"), report.id)
-    wiki.discussions.hide(who(wiki, "editor"), opened.comment.id, "Insulting")
-    assert wiki.discussions.reports(who(wiki, "admin")) == []
+        wiki.moderation.dismiss_report(who(wiki, "bob"), report.id)
+    wiki.moderation.hide(who(wiki, "editor"), opened.comment.id, "Insulting")
+    assert wiki.moderation.reports(who(wiki, "admin")) == []
     with pytest.raises(DiscussionClosed):
-        wiki.discussions.report(who(wiki, "hrperson"), opened.comment.id, "again")
+        wiki.moderation.report(who(wiki, "hrperson"), opened.comment.id, "again")
     actions = [e.action for e in wiki.acl.events()]
     assert "comment.report" in actions and "comment.hide" in actions
 
@@ -310,14 +328,14 @@ def test_a_report_reaches_the_moderators_once_and_closes_when_the_comment_is_hid
 def test_a_dismissed_report_leaves_the_queue_and_is_logged(wiki):
     page(wiki, "Plan")
     opened = start(wiki, user="bob")
-    wiki.discussions.report(who(wiki, "reader"), opened.comment.id, "Off topic")
-    [report] = wiki.discussions.reports(who(wiki, "editor"))
-    wiki.discussions.dismiss_report(who(wiki, "editor"), report.id)
-    assert wiki.discussions.reports(who(wiki, "editor")) == []
+    wiki.moderation.report(who(wiki, "reader"), opened.comment.id, "Off topic")
+    [report] = wiki.moderation.reports(who(wiki, "editor"))
+    wiki.moderation.dismiss_report(who(wiki, "editor"), report.id)
+    assert wiki.moderation.reports(who(wiki, "editor")) == []
     assert wiki.acl.events()[0].action == "report.dismiss"
     with pytest.raises(PageNotFound):  # a report is about a page one may read
         wiki.acl.set_rule("Plan", "user:editor", None, actor="test")
-        wiki.discussions.report(who(wiki, "reader"), opened.comment.id, "again")
+        wiki.moderation.report(who(wiki, "reader"), opened.comment.id, "again")
 
 
 @pytest.fixture
@@ -351,15 +369,15 @@ def test_new_threads_in_approval_namespaces_wait_for_a_moderator(approving):
     assert [i.kind for i in wiki.notify.inbox(who(wiki, "editor"))] == ["pending"]
     assert wiki.discussions.thread_document(opened.thread.id) is None
     assert list(wiki.discussions.all_threads_for_index()) == []
-    assert not [a for a in wiki.discussions.activity(who(wiki, "admin")) if a.kind == "comment"]
+    assert not [a for a in wiki.activity.recent(who(wiki, "admin")) if a.kind == "comment"]
     # its author and the moderators see it
     assert wiki.discussions.thread(who(wiki, "reader"), opened.thread.id).pending
-    assert [t.title for t in wiki.discussions.pending(who(wiki, "editor"))] == ["A question"]
-    assert wiki.discussions.pending(bob) == []
+    assert [t.title for t in wiki.moderation.pending(who(wiki, "editor"))] == ["A question"]
+    assert wiki.moderation.pending(bob) == []
     with pytest.raises(PermissionDenied):
-        wiki.discussions.approve(who(wiki, "reader"), opened.thread.id)
+        wiki.moderation.approve(who(wiki, "reader"), opened.thread.id)
 
-    wiki.discussions.approve(who(wiki, "editor"), opened.thread.id)
+    wiki.moderation.approve(who(wiki, "editor"), opened.thread.id)
     assert not wiki.discussions.thread(bob, opened.thread.id).pending
     assert wiki.discussions.count("Board/Minutes") == 1
     assert [(i.kind, i.actor) for i in wiki.notify.inbox(bob)] == [("mention", "reader")]
@@ -380,7 +398,7 @@ def test_moderators_skip_approval_and_a_rejected_thread_is_gone(approving):
     assert held.thread.pending
     wiki.discussions.reply(who(wiki, "reader"), held.thread.id, "@bob more")
     assert [i.kind for i in wiki.notify.inbox(who(wiki, "bob"))] == ["pending"]
-    assert wiki.discussions.reject(who(wiki, "admin"), held.thread.id) == "Other/Page"
+    assert wiki.moderation.reject(who(wiki, "admin"), held.thread.id) == "Other/Page"
     with pytest.raises(NotFound):
         wiki.discussions.thread(who(wiki, "admin"), held.thread.id)
     assert wiki.notify.inbox(who(wiki, "bob")) == []

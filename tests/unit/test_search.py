@@ -368,7 +368,7 @@ def test_threads_are_found_and_follow_every_change(wiki):
     assert "<mark>lighthouse</mark>" in found.hits[0].snippet and "**" not in found.hits[0].snippet
     reply = wiki.discussions.reply(carol, posted.thread.id, "Or at the windmill?")
     assert paths_of(find(wiki, "windmill")) == ["Plan"]  # right after the reply returns
-    wiki.discussions.hide(admin, reply.comment.id, "off topic")
+    wiki.moderation.hide(admin, reply.comment.id, "off topic")
     assert find(wiki, "windmill").total == 0
     wiki.pages.rename(editor, "Plan", "Archive/Plan")
     assert paths_of(find(wiki, "lighthouse")) == ["Archive/Plan"]

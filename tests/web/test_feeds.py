@@ -97,3 +97,20 @@ def test_the_feeds_page_makes_resets_and_removes_the_token(client, auth):
     post_form(client, "/feeds", {"action": "remove"})
     assert "no feed token yet" in client.get("/feeds").text
     assert client.get(f"/activity.atom?token={token}").status_code == 404
+
+
+def test_a_page_renamed_out_of_a_hidden_namespace_keeps_its_old_name_out_of_the_activity(
+        app, client, auth):
+    services = app.extensions["kennis"]
+    admin = services.users.by_name("admin")
+    services.acl.set_rule("Secret", "user:admin", None, actor="test")
+    services.pages.save(admin, "Secret/Plan", "launch codes\n")
+    services.pages.rename(admin, "Secret/Plan", "Public/Plan")
+    auth.login("editor")
+    page = client.get("/activity").text
+    assert "Public/Plan" in page and "Secret" not in page
+    feed = _titles(client.get("/activity.atom"))
+    assert any("Public/Plan" in t for t in feed) and not any("Secret" in t for t in feed)
+    auth.logout()
+    auth.login("admin")  # who may read the old name still sees where it came from
+    assert "Secret/Plan" in client.get("/activity").text

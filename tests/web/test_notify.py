@@ -119,7 +119,7 @@ def test_a_reported_comment_is_emailed_to_the_moderators_who_want_it(mailing):
     editor = services.users.by_name("editor")
     services.notify.set_email_mode(editor, "never")
     opened = services.discussions.start(editor, "Team/Plan", "Kickoff", "Let us start")
-    services.discussions.report(services.users.by_name("reader"), opened.comment.id, "Spam")
+    services.moderation.report(services.users.by_name("reader"), opened.comment.id, "Spam")
     [(to, message)] = [m for m in mailbox.messages if "reported" in m[1]["Subject"]]
     assert to == ["bob@example.org"]
     assert "reader reported a comment" in message["Subject"]

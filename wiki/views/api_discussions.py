@@ -123,7 +123,7 @@ class ThreadResource(MethodView):
         # Locking needs a moderator, who may also set the status: a refusal comes first.
         thread = None
         if "locked" in body:
-            thread = _discussions().set_locked(account, thread_id, body["locked"])
+            thread = services().moderation.set_locked(account, thread_id, body["locked"])
         if "status" in body:
             thread = _discussions().set_status(account, thread_id, body["status"])
         return _thread(thread or _discussions().thread(account, thread_id))

@@ -116,7 +116,7 @@ def status(thread_id: int):
 
 @bp.route("/thread/<int:thread_id>/lock", methods=["POST"])
 def lock(thread_id: int):
-    services().discussions.set_locked(current_account(), thread_id, _form("locked") == "1")
+    services().moderation.set_locked(current_account(), thread_id, _form("locked") == "1")
     return redirect(url_for(".thread", thread_id=thread_id))
 
 
@@ -151,13 +151,13 @@ def delete_comment(comment_id: int):
 
 @bp.route("/comment/<int:comment_id>/hide", methods=["POST"])
 def hide_comment(comment_id: int):
-    discussions = services().discussions
+    wiki = services()
     account = current_account()
-    thread_id = discussions.comment(account, comment_id).thread_id
+    thread_id = wiki.discussions.comment(account, comment_id).thread_id
     if request.form.get("unhide"):
-        discussions.unhide(account, comment_id)
+        wiki.moderation.unhide(account, comment_id)
     else:
-        discussions.hide(account, comment_id, _form("reason"))
+        wiki.moderation.hide(account, comment_id, _form("reason"))
     if request.form.get("back") == "moderation":
         return redirect(url_for("moderation.index"))
     return redirect(url_for(".thread", thread_id=thread_id, _anchor=f"c{comment_id}"))
@@ -165,7 +165,7 @@ def hide_comment(comment_id: int):
 
 @bp.route("/comment/<int:comment_id>/history")
 def comment_history(comment_id: int):
-    view, revisions = services().discussions.comment_history(current_account(), comment_id)
+    view, revisions = services().moderation.comment_history(current_account(), comment_id)
     return render_template("discussion_history.html", comment=view, revisions=revisions)
 
 
@@ -220,7 +220,6 @@ def inbox():
 @bp.route("/activity/<path:prefix>")
 def activity(prefix: str):
     account = current_account()
-    wiki = services()
     prefix = paths.normalize(prefix) if prefix else ""
-    items = wiki.discussions.activity(account, limit=50, prefix=prefix)
+    items = services().activity.recent(account, limit=50, prefix=prefix)
     return render_template("activity.html", items=items, prefix=prefix)

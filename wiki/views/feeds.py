@@ -59,7 +59,7 @@ def activity(prefix: str):
     prefix = paths.normalize(prefix) if prefix else ""
 
     def render(account: Account, base: str) -> str:
-        items = services().discussions.activity(account, limit=FEED_ENTRIES, prefix=prefix)
+        items = services().activity.recent(account, limit=FEED_ENTRIES, prefix=prefix)
         return render_template("activity.xml", items=items, prefix=prefix, base=base,
                                token=request.args.get("token"))
 
