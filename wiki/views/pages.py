@@ -49,7 +49,7 @@ def view(name: str):
     if session.get("_flashes"):  # a message for this user only: not shareable
         return render_template("page.html", page=page,
                                contributors=services().pages.contributors(account, page.name))
-    key = _view_key(services, account, page)
+    key = _view_key(services(), account, page)
     return _view_cache().get(key) or _view_cache().render(
         key, "page.html", page=page, contributors=services().pages.contributors(account, page.name))
 
