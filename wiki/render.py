@@ -142,6 +142,10 @@ class Rendered:
     # True when the text exceeded a bound (MAX_* above, the time budget) and `html` is the
     # escaped text in a <pre>: the template says why.
     too_complex: bool = False
+    # Set when the time budget (not a cap) caused the fallback. CPU time still varies a little
+    # with the machine's load, so such a result is kept in memory only, never on disk: another
+    # worker, or this one after a restart, tries again.
+    timed_out: bool = False
 
 
 # --- links -------------------------------------------------------------------------------
@@ -418,7 +422,7 @@ def exceeds_bounds(text: str) -> bool:
     )
 
 
-def _fallback(meta: dict, body: str) -> Rendered:
+def _fallback(meta: dict, body: str, timed_out: bool = False) -> Rendered:
     """The page as escaped text. Built without nh3 on purpose (nh3 is one of the slow parts),
     which is safe because html.escape leaves no markup at all."""
     links: dict[str, None] = {}
@@ -439,6 +443,7 @@ def _fallback(meta: dict, body: str) -> Rendered:
         links=tuple(links),
         meta=meta,
         too_complex=True,
+        timed_out=timed_out,
     )
 
 
@@ -744,7 +749,7 @@ class Renderer:
             rendered = _read_cache(path) if path else None
             if rendered is None:
                 rendered = self._render(text)
-                if path:
+                if path and not rendered.timed_out:
                     _write_cache(path, rendered)
             self._remember(cache_key, rendered)
         # meta is a mutable dict: a caller changing it must not change the cached copy.
@@ -816,7 +821,7 @@ class Renderer:
             _check_clock(env)
         except (_OverBudget, RecursionError):
             log.info("rendering took too long; showing %d characters as text", len(body))
-            return _fallback(meta, body)
+            return _fallback(meta, body, timed_out=True)
         body_html = sanitize(raw_html)
         first_h1 = next((h.text for h in headings if h.level == 1 and h.text), None)
         return Rendered(

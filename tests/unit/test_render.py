@@ -554,6 +554,17 @@ def test_the_fallback_is_cached_like_any_rendering(tmp_path, count_renders):
     assert len(count_renders) == 1
 
 
+def test_a_fallback_for_time_is_remembered_in_memory_but_not_written_to_disk(tmp_path,
+                                                                           count_renders):
+    text = "# Title\n\nSome *text*.\n"
+    slow = Renderer(cache_dir=tmp_path, cpu_seconds=0)
+    assert slow.render(text, cache_key="cd" * 20).too_complex
+    assert slow.render(text, cache_key="cd" * 20).too_complex  # from memory
+    assert len(count_renders) == 1
+    assert list(tmp_path.rglob("*.json")) == []
+    assert not Renderer(cache_dir=tmp_path).render(text, cache_key="cd" * 20).too_complex
+
+
 def test_preview_bounds_hold_across_threads():
     """Two threads rendering at once: one past the budget, one ordinary; each gets its own
     outcome (the clock lives in the render's env, not in the shared parser)."""
