@@ -43,6 +43,7 @@ class Settings:
     login_limit_per_address: str = _setting("10/minute", "Failed logins, setup-link tries and bad API tokens allowed per client address (e.g. `10/minute`; empty: no limit).")
     login_limit_per_account: str = _setting("5/minute", "Failed logins allowed per account name from one client address, whether or not the account exists (empty: no limit).")
     login_limit_per_account_total: str = _setting("30/hour", "Failed logins allowed per account name from all addresses together, except from addresses the account logged in from before (empty: no limit).")
+    preview_limit_per_user: str = _setting("30/minute", "Previews of unsaved text allowed per user, or per address for visitors (each may take up to 2 s of CPU; empty: no limit).")
     proxy_auth_header: str = _setting("", "Header by which a trusted sign-on proxy names the user, e.g. `X-Remote-User`; empty: proxy sign-on off.")
     proxy_auth_trusted: str = _setting("", "Comma-separated addresses or networks (CIDR) of the sign-on proxies (default: `trusted_proxies`); the header is ignored from any other address.")
     proxy_auth_email_header: str = _setting("", "Header with the signed-on user's email address (optional).")

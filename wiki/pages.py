@@ -46,6 +46,7 @@ class Page:
     author: str
     updated: datetime
     current: bool  # False when showing an old revision
+    too_complex: bool = False  # html is the text in a <pre> (render.Rendered.too_complex)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class Pages:
                 html = html_filter(name, html)
         return Page(name=name, title=title or rendered.title or paths.leaf(name), html=html,
                     toc=rendered.toc, tags=rendered.tags, revision=revision, author=author,
-                    updated=updated, current=current)
+                    updated=updated, current=current, too_complex=rendered.too_complex)
 
     def source(self, account: Account, name: str, revision: str | None = None) -> Source:
         """The Markdown of a page (at a revision); a missing page gives an empty new source."""

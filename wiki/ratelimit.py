@@ -1,5 +1,5 @@
-"""Rate limits on guessing: logins, the setup link, API tokens, feed tokens and git
-credentials. The only module that imports Flask-Limiter.
+"""Rate limits on guessing (logins, the setup link, API tokens, feed tokens and git
+credentials) and on previews, which cost CPU. The only module that imports Flask-Limiter.
 
 Only failures count (a 401 from the login form, a refused setup link, a bad bearer or feed
 token), so colleagues behind one NAT address who log in correctly never meet the limit. Three
@@ -53,6 +53,22 @@ def git_auth(view):
     account name (the login form's limits: a password guessed through git counts too)."""
     setattr(view, _MARK, "git")
     return view
+
+
+def preview(view):
+    """Limit every preview per user (per address for visitors): a render may take up to
+    render.RENDER_CPU_SECONDS of CPU, and readers may preview (issue 12)."""
+    setattr(view, _MARK, "preview")
+    return view
+
+
+def _user_key() -> str:
+    from wiki.auth import current_account
+
+    account = current_account()
+    if account.id is None:
+        return _address_key()
+    return f"user:{account.id}"
 
 
 def _login_name() -> str:
@@ -177,9 +193,11 @@ def init_app(app, settings) -> Limiter:
     per_address = settings.login_limit_per_address.strip()
     per_account = settings.login_limit_per_account.strip()
     per_account_total = settings.login_limit_per_account_total.strip()
+    per_user_previews = settings.preview_limit_per_user.strip()
     for name, value in (("login_limit_per_address", per_address),
                         ("login_limit_per_account", per_account),
-                        ("login_limit_per_account_total", per_account_total)):
+                        ("login_limit_per_account_total", per_account_total),
+                        ("preview_limit_per_user", per_user_previews)):
         if value:
             _checked(name, value)
     message = _message
@@ -216,6 +234,9 @@ def init_app(app, settings) -> Limiter:
         elif kind == "setup" and per_address:
             limits.append(limiter.limit(per_address, key_func=_address_key,
                                         deduct_when=_setup_failed, error_message=message))
+        elif kind == "preview" and per_user_previews:
+            limits.append(limiter.limit(per_user_previews, key_func=_user_key,
+                                        scope="preview", error_message=_preview_message))
         elif kind == "git":
             # Per account too: from many addresses (an IPv6 network has plenty) the address
             # limit alone would let one password be guessed without end.
@@ -260,6 +281,12 @@ def _message() -> str:
     from flask_babel import gettext as _
 
     return _("Too many failed attempts. Please wait a minute and try again.")
+
+
+def _preview_message() -> str:
+    from flask_babel import gettext as _
+
+    return _("Too many previews. Please wait a moment and try again.")
 
 
 def retry_after() -> int | None:

@@ -17,11 +17,12 @@ import os
 import re
 import tempfile
 import threading
+import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -29,6 +30,7 @@ from urllib.parse import quote, unquote
 import nh3
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.gfm_autolink import gfm_autolink_plugin
@@ -42,7 +44,7 @@ from wiki.errors import InvalidPath
 
 log = logging.getLogger(__name__)
 
-RENDERER_VERSION = "2"  # bump when output changes; part of cache keys
+RENDERER_VERSION = "3"  # bump when output changes; part of cache keys
 
 # markdown-it's own recursion guard (block and inline). Deeper structure is not parsed, which
 # bounds both the Python stack and the work on hostile input; 20 is the CommonMark preset's
@@ -65,6 +67,23 @@ MAX_INLINE_STEPS = 30_000
 # A run of `*`, `_` or `~` longer than this is text, not emphasis: 500k underscores around a
 # letter would otherwise nest 250k <em><strong> deep and take seconds.
 MAX_DELIMITER_RUN = 32
+# Issue 12: bounds on the whole render, checked before markdown-it sees the text. Past any of
+# them the page is shown as escaped text with a notice (Rendered.too_complex) instead.
+# Table cells cost about 25 µs each to parse and render (5,000 columns of 2 MB took 23 s), and
+# GFM pads short rows, so the count is columns times rows, not the `|` written.
+MAX_TABLE_CELLS = 20_000
+# nh3 (html5ever) takes time quadratic in the `&` of one text node: 200k took 4 s, 1 MB of `&#`
+# 20 s. A page of prose or code has a few hundred.
+MAX_AMPERSANDS = 20_000
+# markdown-it silently drops what lies deeper than MAX_NESTING levels (a quote is one level, a
+# list two); a line that opens that many containers falls back rather than losing its text.
+MAX_LINE_NESTING = MAX_NESTING
+MAX_INDENT = 400  # spaces or tabs before a line's text
+# CPU seconds of the rendering thread for one render, checked inside markdown-it's block,
+# inline and render loops. CPU time, not wall time: a page must not fall back (and be cached
+# that way) because the server was busy. An ordinary 40 KB page takes about 0.1 s.
+RENDER_CPU_SECONDS = 2.0
+MAX_FALLBACK_LINKS = 5000
 MAX_TAGS = 50
 MAX_TAG_CHARS = 64
 MAX_SLUG_CHARS = 80
@@ -73,11 +92,15 @@ LANGUAGES = frozenset({"en", "nl"})
 
 _CACHE_KEY = re.compile(r"[0-9a-f]{4,64}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_FOOTNOTE_ID = re.compile(r"fn(?:ref)?\d+(?::\d+)?")  # ids the footnote plugin generates
 _SLUG_DROP = re.compile(r"[^\w\- ]")
 _TAG_FORBIDDEN = frozenset("/\\<>\"'`")
 _EXTERNAL_REL = "nofollow noopener"
 _BUDGET = "kennis_inline_steps"
+_CLOCK = "kennis_clock"  # env key: [deadline in thread CPU seconds, calls since the last look]
+_CLOCK_EVERY = 256  # rule calls between two looks at the clock (each look is a system call)
+# Heading ids carry this prefix (as on GitHub) so that a heading named like a DOM property or a
+# form field cannot clobber `window.foo` or `document.foo` for the page's scripts (issue 12).
+HEADING_ID_PREFIX = "user-content-"
 
 # Runs of text at which no enabled inline rule can match, so the guard rule below can take
 # them whole instead of letting every rule look at each character. Each alternative is the
@@ -116,6 +139,13 @@ class Rendered:
     toc: tuple[Heading, ...]
     links: tuple[str, ...]
     meta: dict = field(default_factory=dict)
+    # True when the text exceeded a bound (MAX_* above, the time budget) and `html` is the
+    # escaped text in a <pre>: the template says why.
+    too_complex: bool = False
+    # Set when the time budget (not a cap) caused the fallback. CPU time still varies a little
+    # with the machine's load, so such a result is kept in memory only, never on disk: another
+    # worker, or this one after a restart, tries again.
+    timed_out: bool = False
 
 
 # --- links -------------------------------------------------------------------------------
@@ -303,6 +333,154 @@ def _clean_title(value: Any) -> str | None:
     return None
 
 
+# --- bounds (issue 12) --------------------------------------------------------------------
+
+# A GFM table's delimiter row (`|---|:-:|`), possibly inside quotes or indented in a list.
+# No two neighbouring parts can both take a space, so a failing line costs linear time (an
+# earlier `[ \t>]*\|?[ \t]*` took minutes on deeply indented lines).
+_TABLE_DELIMITER_ROW = re.compile(
+    r"^[ \t>]*(?:\|[ \t]*)?:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*(?:\|[ \t]*)?$", re.MULTILINE
+)
+_BLANK_LINE = re.compile(r"\n[ \t>]*(?:\n|\Z)")
+# A line that opens many containers at once: `> > > …`, `- - - …`, `1. 1. …`.
+_NESTED_LINE = re.compile(
+    rf"^[ \t]*(?:(?:>|(?:[-+*]|\d{{1,9}}[.)])(?=[ \t]))[ \t]*){{{MAX_LINE_NESTING // 2},}}",
+    re.MULTILINE,
+)
+# markdown-it scans leading whitespace one character at a time in Python, and content this far
+# right is nested past MAX_NESTING anyway.
+_DEEP_INDENT = re.compile(rf"^[ \t]{{{MAX_INDENT}}}", re.MULTILINE)
+_LIST_MARKER = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?=[ \t])")
+_THEMATIC_BREAK = re.compile(r"[ \t]*([-*])(?:[ \t]*\1)*[ \t]*")
+_FALLBACK_WIKILINK = re.compile(rf"\[\[([^\[\]\n]{{1,{MAX_WIKILINK_CHARS}}})\]\]")
+_ATX_H1 = re.compile(r"^ {0,3}#[ \t]+([^\n]+)", re.MULTILINE)
+
+
+class _OverBudget(Exception):
+    """The render used up its CPU time; the page is shown as text instead."""
+
+
+def _tick(env: dict) -> None:
+    """Called from markdown-it's loops: every _CLOCK_EVERY calls, a look at the clock."""
+    clock = env.get(_CLOCK)
+    if clock is not None:
+        clock[1] += 1
+        if clock[1] >= _CLOCK_EVERY:
+            clock[1] = 0
+            _check_clock(env)
+
+
+def _check_clock(env: dict) -> None:
+    clock = env.get(_CLOCK)
+    if clock is not None and time.thread_time() > clock[0]:
+        raise _OverBudget()
+
+
+def _table_cells(text: str) -> int:
+    """An upper bound of the cells markdown-it would make: columns of each delimiter row times
+    the rows up to the next blank line (short rows are padded, so written `|` undercount)."""
+    cells, block_end = 0, 0
+    for row in _TABLE_DELIMITER_ROW.finditer(text):
+        if row.start() < block_end:  # a `|---|` line inside a table counted already
+            continue
+        pipes = row.group().count("|")
+        if not pipes:
+            continue
+        blank = _BLANK_LINE.search(text, row.end())
+        block_end = blank.start() if blank else len(text)
+        rows = 1 + text.count("\n", row.end(), block_end)
+        cells += (pipes + 1) * rows
+        if cells > MAX_TABLE_CELLS:
+            break
+    return cells
+
+
+def _nests_too_deep(text: str) -> bool:
+    if _DEEP_INDENT.search(text):
+        return True
+    for line in _NESTED_LINE.finditer(text):
+        markers = line.group()
+        if _THEMATIC_BREAK.fullmatch(text, line.start(), _line_end(text, line.end())):
+            continue  # `- - - - …` alone on its line is a rule, not nested lists
+        lists = len(_LIST_MARKER.findall(markers))
+        if markers.count(">") + 2 * lists >= MAX_LINE_NESTING:
+            return True
+    return False
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
+def exceeds_bounds(text: str) -> bool:
+    """True when the Markdown is past a cap that is cheap to count before parsing."""
+    return (
+        text.count("&") > MAX_AMPERSANDS
+        or _table_cells(text) > MAX_TABLE_CELLS
+        or _nests_too_deep(text)
+    )
+
+
+def _fallback(meta: dict, body: str, timed_out: bool = False) -> Rendered:
+    """The page as escaped text. Built without nh3 on purpose (nh3 is one of the slow parts),
+    which is safe because html.escape leaves no markup at all."""
+    links: dict[str, None] = {}
+    for count, match in enumerate(_FALLBACK_WIKILINK.finditer(body)):
+        if count >= MAX_FALLBACK_LINKS:
+            break
+        name = _page_name(match.group(1).partition("|")[0])
+        if name is not None:
+            links[name] = None
+    h1 = _ATX_H1.search(body)
+    first_h1 = h1.group(1).strip().rstrip("#").strip()[:200] if h1 else None
+    return Rendered(
+        html=f'<pre class="too-complex">{html.escape(body, quote=False)}</pre>',
+        title=_clean_title(meta.get("title")) or _clean_title(first_h1),
+        tags=_clean_tags(meta.get("tags")),
+        lang=_clean_lang(meta.get("lang")),
+        toc=(),
+        links=tuple(links),
+        meta=meta,
+        too_complex=True,
+        timed_out=timed_out,
+    )
+
+
+def _clock_block_rule(state, start_line: int, end_line: int, silent: bool) -> bool:
+    """First block rule: never matches, only looks at the clock now and then."""
+    _tick(state.env)
+    return False
+
+
+def _inline_core_rule(state) -> None:
+    """markdown-it's core "inline" step with a look at the clock: a table of many small cells
+    is that many separate inline parses, and empty ones never reach an inline rule."""
+    for token in state.tokens:
+        if token.type == "inline":
+            _tick(state.env)
+            if token.children is None:
+                token.children = []
+            state.md.inline.parse(token.content, state.md, state.env, token.children)
+
+
+class _TimedRendererHTML(RendererHTML):
+    """markdown-it's HTML renderer (the same loop) with a look at the clock per token."""
+
+    def render(self, tokens, options, env) -> str:
+        out: list[str] = []
+        for i, token in enumerate(tokens):
+            _tick(env)
+            if token.type == "inline":
+                if token.children:
+                    out.append(self.renderInline(token.children, options, env))
+            elif token.type in self.rules:
+                out.append(self.rules[token.type](tokens, i, options, env))
+            else:
+                out.append(self.renderToken(tokens, i, options, env))
+        return "".join(out)
+
+
 # --- markdown-it extensions ---------------------------------------------------------------
 
 
@@ -312,6 +490,7 @@ def _guard_rule(state, silent: bool) -> bool:
     Without it 1 MB of `<!--` or 100k `[[` take tens of seconds: markdown-it-py tries each
     rule at each such character (and link labels rescan ahead of every `[`).
     """
+    _tick(state.env)
     src, pos, end = state.src, state.pos, state.posMax
     # state.cache is markdown-it's per-paragraph memo of int positions; a str key cannot clash.
     cache_key = f"last]{end}"
@@ -380,15 +559,29 @@ def _render_link_open(self, tokens, idx, options, env) -> str:
     return self.renderToken(tokens, idx, options, env)
 
 
+# Looking a lexer up and building a formatter (its style sheet) cost about 3 ms per code block,
+# most of a code-heavy page's render; both are reusable and keep no state between calls.
+@lru_cache(maxsize=128)
+def _lexer(lang: str):
+    try:
+        return get_lexer_by_name(lang, stripnl=False)
+    except ClassNotFound:
+        return None
+
+
+@cache
+def _formatter() -> HtmlFormatter:
+    return HtmlFormatter(nowrap=True)
+
+
 def _highlight(code: str, lang: str, attrs: str) -> str:
     """Pygments for fenced code; "" tells markdown-it to fall back to plain escaped text."""
     if not lang or len(code) > MAX_HIGHLIGHT_CHARS:
         return ""
-    try:
-        lexer = get_lexer_by_name(lang, stripnl=False)
-    except ClassNotFound:
+    lexer = _lexer(lang.lower())
+    if lexer is None:
         return ""
-    body = highlight(code, lexer, HtmlFormatter(nowrap=True))
+    body = highlight(code, lexer, _formatter())
     css_lang = html.escape(lang, quote=True)
     return f'<pre><code class="highlight language-{css_lang}">{body}</code></pre>'
 
@@ -403,11 +596,14 @@ def _build_markdown() -> MarkdownIt:
             "tasklists": True,
             "tasklists_editable": False,
         },
+        renderer_cls=_TimedRendererHTML,
     )
     md.enable(["table", "strikethrough"])
     md.use(footnote_plugin)
     # Bare URLs without linkify-it-py: the GFM autolink extension is self-contained.
     md.use(gfm_autolink_plugin)
+    md.block.ruler.before(md.block.ruler.get_all_rules()[0], "clock", _clock_block_rule)
+    md.core.ruler.at("inline", _inline_core_rule)
     md.inline.ruler.before("text", "guard", _guard_rule)
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     md.add_render_rule("wikilink", _render_wikilink)
@@ -469,7 +665,7 @@ def _unique(slug: str, used: dict[str, int]) -> str:
     a page of 50k identical headings stays linear."""
     n = used.get(slug, 0)
     candidate = slug if n == 0 else f"{slug}-{n}"
-    while candidate in used or _FOOTNOTE_ID.fullmatch(candidate):
+    while candidate in used:
         n += 1
         candidate = f"{slug}-{n}"
     used[slug] = n
@@ -478,16 +674,23 @@ def _unique(slug: str, used: dict[str, int]) -> str:
 
 
 def _anchor_headings(tokens: list[Token]) -> list[Heading]:
-    """Give every heading a unique id and a ¶ permalink; return them in document order."""
+    """Give every heading a unique id and a ¶ permalink; return them in document order.
+
+    Ids are HEADING_ID_PREFIX + slug; the page's own links to `#slug` are pointed at them
+    (kennis.js does the same for addresses typed or bookmarked as `/wiki/Page#slug`).
+    """
     headings: list[Heading] = []
     used: dict[str, int] = {}
+    slugs: set[str] = set()
     for open_token, inline in zip(tokens, tokens[1:], strict=False):
         if open_token.type != "heading_open" or inline.type != "inline":
             continue
         text = _inline_text(inline)
         slug = _unique(_slugify(text), used)
-        open_token.attrSet("id", slug)
-        link = Token("link_open", "a", 1, attrs={"class": "anchor", "href": f"#{slug}"})
+        slugs.add(slug)
+        anchor = HEADING_ID_PREFIX + slug
+        open_token.attrSet("id", anchor)
+        link = Token("link_open", "a", 1, attrs={"class": "anchor", "href": f"#{anchor}"})
         inline.children = [
             *(inline.children or ()),
             Token("text", "", 0, content=" "),
@@ -495,8 +698,22 @@ def _anchor_headings(tokens: list[Token]) -> list[Heading]:
             Token("text", "", 0, content="¶"),
             Token("link_close", "a", -1),
         ]
-        headings.append(Heading(int(open_token.tag[1]), slug, text))
+        headings.append(Heading(int(open_token.tag[1]), anchor, text))
+    if slugs:
+        _point_fragments_at_headings(tokens, slugs)
     return headings
+
+
+def _point_fragments_at_headings(tokens: list[Token], slugs: set[str]) -> None:
+    """`[see below](#setup)` keeps working without JavaScript: a fragment naming one of the
+    page's headings gets the prefix. Other fragments (footnotes `#fn1`) stay as written."""
+    for token in tokens:
+        for child in token.children or ():
+            if child.type != "link_open":
+                continue
+            href = str(child.attrGet("href") or "")
+            if href.startswith("#") and unquote(href[1:]) in slugs:
+                child.attrSet("href", "#" + HEADING_ID_PREFIX + href[1:])
 
 
 def _wikilink_targets(tokens: list[Token]) -> tuple[str, ...]:
@@ -514,8 +731,10 @@ def _wikilink_targets(tokens: list[Token]) -> tuple[str, ...]:
 class Renderer:
     """Renders pages; thread-safe. Results for a cache key are kept in memory and on disk."""
 
-    def __init__(self, cache_dir: Path | None = None, memory_items: int = 2000):
+    def __init__(self, cache_dir: Path | None = None, memory_items: int = 2000,
+                 cpu_seconds: float | None = RENDER_CPU_SECONDS):
         self._md = _build_markdown()
+        self._cpu_seconds = cpu_seconds  # None: no time budget (tests, offline tools)
         self._disk = Path(cache_dir) / "render" / RENDERER_VERSION if cache_dir else None
         self._memory_items = memory_items
         self._memory: OrderedDict[str, Rendered] = OrderedDict()
@@ -530,7 +749,7 @@ class Renderer:
             rendered = _read_cache(path) if path else None
             if rendered is None:
                 rendered = self._render(text)
-                if path:
+                if path and not rendered.timed_out:
                     _write_cache(path, rendered)
             self._remember(cache_key, rendered)
         # meta is a mutable dict: a caller changing it must not change the cached copy.
@@ -589,10 +808,21 @@ class Renderer:
 
     def _render(self, text: str) -> Rendered:
         meta, body = split_front_matter(text)
+        if exceeds_bounds(body):
+            return _fallback(meta, body)
         env: dict = {}
-        tokens = self._md.parse(body, env)
-        headings = _anchor_headings(tokens)
-        body_html = sanitize(self._md.renderer.render(tokens, self._md.options, env))
+        if self._cpu_seconds is not None:
+            env[_CLOCK] = [time.thread_time() + self._cpu_seconds, 0]
+        try:
+            tokens = self._md.parse(body, env)
+            headings = _anchor_headings(tokens)
+            _check_clock(env)
+            raw_html = self._md.renderer.render(tokens, self._md.options, env)
+            _check_clock(env)
+        except (_OverBudget, RecursionError):
+            log.info("rendering took too long; showing %d characters as text", len(body))
+            return _fallback(meta, body, timed_out=True)
+        body_html = sanitize(raw_html)
         first_h1 = next((h.text for h in headings if h.level == 1 and h.text), None)
         return Rendered(
             html=body_html,
@@ -640,6 +870,7 @@ def _to_json(rendered: Rendered) -> str:
             "toc": [[h.level, h.id, h.text] for h in rendered.toc],
             "links": list(rendered.links),
             "meta": rendered.meta,
+            "too_complex": rendered.too_complex,
         },
         ensure_ascii=False,
         allow_nan=False,
@@ -656,6 +887,7 @@ def _from_json(data: Any) -> Rendered:
         toc=tuple(Heading(level, id_, text) for level, id_, text in data["toc"]),
         links=tuple(data["links"]),
         meta=data["meta"],
+        too_complex=data["too_complex"],
     )
     strings = [rendered.html, *rendered.tags, *rendered.links]
     strings += [h.id for h in rendered.toc] + [h.text for h in rendered.toc]
@@ -663,8 +895,8 @@ def _from_json(data: Any) -> Rendered:
         raise TypeError("cache entry holds a non-string")
     if not all(isinstance(v, str | None) for v in (rendered.title, rendered.lang)):
         raise TypeError("cache entry has a bad title or lang")
-    if not isinstance(rendered.meta, dict) or not all(isinstance(h.level, int)
-                                                      for h in rendered.toc):
+    if not isinstance(rendered.meta, dict) or not isinstance(rendered.too_complex, bool) or \
+            not all(isinstance(h.level, int) for h in rendered.toc):
         raise TypeError("cache entry has bad meta or toc")
     return rendered
 

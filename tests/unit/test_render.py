@@ -1,6 +1,8 @@
 """wiki/render.py: Markdown to sanitized HTML, metadata, wikilinks and the render cache."""
 
 import json
+import re
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -126,16 +128,41 @@ def test_fenced_code_with_unknown_language_is_escaped_text(renderer):
 def test_headings_get_unique_ids_and_a_toc(renderer):
     result = renderer.render("# Intro\n\n## Setup\n\n## Setup\n\n##### Deep\n\n# Intro\n")
     ids = [heading.id for heading in result.toc]
-    assert ids == ["intro", "setup", "setup-1", "intro-1"]  # level 5 is not in the TOC
+    assert ids == ["user-content-intro", "user-content-setup", "user-content-setup-1",
+                   "user-content-intro-1"]  # level 5 is not in the TOC
     assert [heading.level for heading in result.toc] == [1, 2, 2, 1]
     for heading_id in ids:
         assert f'id="{heading_id}"' in result.html
-    assert result.toc[1] == Heading(2, "setup", "Setup")
+        assert f'<a class="anchor" href="#{heading_id}">' in result.html  # the ¶ permalink
+    assert result.toc[1] == Heading(2, "user-content-setup", "Setup")
+
+
+@pytest.mark.parametrize("name", ["forms", "cookie", "getElementById", "body", "location"])
+def test_headings_cannot_clobber_dom_names(renderer, name):
+    """Issue 12: `<h2 id="forms">` would shadow `document.forms` for every script."""
+    html = renderer.render(f"## {name}\n").html
+    assert f'id="user-content-{name.lower()}"' in html
+    assert f'id="{name.lower()}"' not in html
+
+
+def test_links_to_headings_of_the_page_follow_the_prefix(renderer):
+    html = renderer.render(
+        "[down](#setup) [fn](#fn1) [gone](#nowhere) [out](https://x.org/#setup)"
+        " [café](#caf%C3%A9)\n\n## Setup\n\n## Café\n"
+    ).html
+    assert 'href="#user-content-setup"' in html
+    assert 'href="#user-content-caf%C3%A9"' in html
+    assert 'href="#fn1"' in html  # footnotes and unknown fragments are left as written
+    assert 'href="#nowhere"' in html
+    assert 'href="https://x.org/#setup"' in html
 
 
 def test_heading_ids_do_not_clash_with_footnote_ids(renderer):
     result = renderer.render("# fn1\n\nText[^1]\n\n[^1]: note\n")
-    assert result.toc[0].id != "fn1"
+    ids = re.findall(r'\bid="([^"]*)"', result.html)
+    assert result.toc[0].id == "user-content-fn1"
+    assert "fn1" in ids
+    assert len(ids) == len(set(ids))
 
 
 def test_many_identical_headings(renderer):
@@ -414,3 +441,146 @@ def test_many_missing_links_are_each_marked_and_existing_ones_left_alone(rendere
     marked = renderer.mark_missing(html, [f"Gone {i}" for i in range(300)])
     assert marked.count('class="wikilink missing"') == 300
     assert marked.count('<a class="wikilink" href="/wiki/Here">') == 300
+
+
+# --- render bounds (issue 12) -----------------------------------------------------------------
+
+NOTICE_PRE = '<pre class="too-complex">'
+
+
+def wide_table(columns=5000, size=2 * MB):
+    header = "|" + "|".join(f" c{i} " for i in range(columns)) + "|\n"
+    rule = "|" + "|".join("---" for _ in range(columns)) + "|\n"
+    row = "|" + "|".join(" x " for _ in range(columns)) + "|\n"
+    return header + rule + row * max(1, (size - len(header) - len(rule)) // len(row))
+
+
+def assert_shown_as_text(result, text):
+    """The escaped-text fallback: the page's own text, escaped, in one <pre>, flagged."""
+    assert result.too_complex
+    assert result.html == NOTICE_PRE + escape(text, quote=False) + "</pre>"
+    assert result.toc == ()
+    assert_harmless(result.html)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        wide_table(),
+        "&#" * (MB // 2),
+        "&amp;" * (MB // 5),
+        ">" * 10_000 + " deep\n",
+        "> " * 10_000 + "deep\n",
+        "- " * 10_000 + "deep\n",
+        "1. " * 10_000 + "deep\n",
+        "- a\n" + " " * 5000 + "- deep\n",
+        "| a |\n|---|\n" + "x\n" * 30_000,  # one column of 30k rows
+        "| a |\n|" + "-|" * 30_000 + "\n" + "x\n" * 2,  # short rows are padded to 30k cells
+    ],
+    ids=["table-5000-columns-2MB", "entity-openers-1MB", "entities-1MB", "quotes-10000",
+         "spaced-quotes-10000", "list-levels-10000", "ordered-levels-10000", "indented-5000",
+         "long-table", "padded-rows"],
+)
+def test_input_past_the_bounds_is_shown_as_escaped_text(renderer, text):
+    assert_shown_as_text(renderer.render(text), text)
+
+
+def test_the_fallback_escapes_markup_and_keeps_metadata_and_links(renderer):
+    body = "# Big table\n\n<script>alert(1)</script> [[Team/Plan|the plan]] " + "&" * 30_000
+    result = renderer.render("---\ntags: [Data]\nlang: nl\n---\n" + body)
+    assert_shown_as_text(result, body)
+    assert "&lt;script&gt;" in result.html
+    assert result.title == "Big table"
+    assert result.tags == ("data",)
+    assert result.lang == "nl"
+    assert result.links == ("Team/Plan",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "| a | b |\n|---|:-:|\n" + "| 1 | 2 |\n" * 2000,  # 6k cells
+        ">" * 19 + " deep quote\n",
+        "- " * 9 + "deep list\n",
+        "- - - - - - - - - - - - - - - - - - - - - - - -\n",  # a thematic break
+        "R&D and Q&A & more &amp; " * 500,
+        "```python\n" + "    x = 1\n" * 300 + "```\n",
+        "| " + "c | " * 300 + "\n|" + "-|" * 300 + "\n\n" + "text\n" * 1000,
+    ],
+    ids=["table", "quotes", "lists", "rule", "ampersands", "indented-code", "wide-header"],
+)
+def test_ordinary_pages_under_the_bounds_render_formatted(renderer, text):
+    result = renderer.render(text)
+    assert not result.too_complex
+    assert NOTICE_PRE not in result.html
+
+
+def test_the_deep_quote_keeps_its_text_and_the_deep_list_too(renderer):
+    assert "deep quote" in renderer.render(">" * 19 + " deep quote\n").html
+    assert "deep list" in renderer.render("- " * 9 + "deep list\n").html
+
+
+def test_out_of_time_shows_the_text():
+    text = "# Title\n\n" + "Some *text* with [a link](https://example.org).\n\n" * 50
+    assert_shown_as_text(Renderer(cpu_seconds=0).render(text), text)
+    assert not Renderer(cpu_seconds=None).render(text).too_complex
+
+
+def test_the_clock_stops_a_render_inside_markdown_it(monkeypatch):
+    """The budget is checked while markdown-it parses, not only once it is done: a hostile page
+    under the caps cannot run its whole parse first."""
+    clock = iter([0.0])  # the deadline is set at 0 + 1 s; every later look says 10 s passed
+    monkeypatch.setattr(render.time, "thread_time", lambda: next(clock, 10.0))
+    renderer = Renderer(cpu_seconds=1.0)
+    rendered_tokens = []
+    original = renderer._md.renderer.render
+    monkeypatch.setattr(renderer._md.renderer, "render",
+                        lambda *args: rendered_tokens.append(1) or original(*args))
+    text = "para\n\n" * 2000
+    assert renderer.render(text).too_complex
+    assert rendered_tokens == []  # stopped in the parse: HTML rendering never started
+
+
+def test_a_render_well_within_the_budget_is_not_cut_short(monkeypatch):
+    monkeypatch.setattr(render.time, "thread_time", lambda: 5.0)  # no time passes at all
+    assert not Renderer(cpu_seconds=1.0).render("para\n\n" * 2000).too_complex
+
+
+def test_the_fallback_is_cached_like_any_rendering(tmp_path, count_renders):
+    text = "&" * 30_000
+    Renderer(cache_dir=tmp_path).render(text, cache_key="ab" * 20)
+    again = Renderer(cache_dir=tmp_path).render(text, cache_key="ab" * 20)
+    assert again.too_complex
+    assert len(count_renders) == 1
+
+
+def test_a_fallback_for_time_is_remembered_in_memory_but_not_written_to_disk(tmp_path,
+                                                                           count_renders):
+    text = "# Title\n\nSome *text*.\n"
+    slow = Renderer(cache_dir=tmp_path, cpu_seconds=0)
+    assert slow.render(text, cache_key="cd" * 20).too_complex
+    assert slow.render(text, cache_key="cd" * 20).too_complex  # from memory
+    assert len(count_renders) == 1
+    assert list(tmp_path.rglob("*.json")) == []
+    assert not Renderer(cache_dir=tmp_path).render(text, cache_key="cd" * 20).too_complex
+
+
+def test_preview_bounds_hold_across_threads():
+    """Two threads rendering at once: one past the budget, one ordinary; each gets its own
+    outcome (the clock lives in the render's env, not in the shared parser)."""
+    import threading
+
+    slow, fast = Renderer(cpu_seconds=0), Renderer(cpu_seconds=None)
+    results = {}
+    text = "para *x*\n\n" * 3000
+
+    def run(name, renderer):
+        results[name] = renderer.render(text).too_complex
+
+    threads = [threading.Thread(target=run, args=(n, r)) for n, r in (("slow", slow),
+                                                                        ("fast", fast))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {"slow": True, "fast": False}

@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from wiki import paths
+from wiki import paths, ratelimit
 from wiki.auth import current_account
 from wiki.errors import EditConflict, InvalidInput, InvalidRevision, PageNotFound, PageTooLarge
 from wiki.views import services
@@ -117,10 +117,12 @@ def edit(name: str):
 
 
 @bp.route("/preview", methods=["POST"])
+@ratelimit.preview
 def preview():
     page = services().pages.preview(current_account(), _form_text("markdown"),
                             _form_text("name") or None)
-    return jsonify({"html": page.html})
+    notice = render_template("_too_complex.html") if page.too_complex else ""
+    return jsonify({"html": notice + page.html})
 
 
 @bp.route("/history/<path:name>")

@@ -25,6 +25,23 @@
 
   document.querySelectorAll("table.history-table").forEach(compareRadios);
 
+  // Heading ids carry a `user-content-` prefix (wiki/render.py) so page text cannot clobber
+  // DOM names; an address written without it (`/wiki/Page#setup`, old bookmarks, links from
+  // other pages) still lands on the heading, as on GitHub.
+  function jumpToPrefixedHeading() {
+    let name;
+    try {
+      name = decodeURIComponent(window.location.hash.slice(1));
+    } catch {
+      return; // a malformed escape: nothing to find
+    }
+    if (!name || document.getElementById(name)) return;
+    document.getElementById(`user-content-${name}`)?.scrollIntoView();
+  }
+
+  window.addEventListener("hashchange", jumpToPrefixedHeading);
+  jumpToPrefixedHeading();
+
   // Buttons that ask first: <button data-confirm="Are you sure?">.
   document.addEventListener("click", (event) => {
     const button = event.target.closest?.("button[data-confirm]");
