@@ -1,4 +1,14 @@
-"""Fixtures: a fresh wiki in tmp_path, a test client, a login helper and a page factory."""
+"""Fixtures: a fresh wiki in tmp_path, a test client, a login helper and a page factory.
+
+Every test gets a wiki of its own, copied from a pristine one built once per session (per set
+of starting users): `wiki init`'s git processes, the migrations, the starter-pages commit and
+argon2 hashing of the test users' passwords cost 1.7-3 s, a copy of the home a few ms. The
+copy is a whole home (repository, database, instance files, caches) and nothing in it names
+the folder it lives in, so the services built on it know only the copy.
+"""
+
+import shutil
+import sqlite3
 
 import pytest
 
@@ -7,6 +17,56 @@ from wiki.app import create_app
 from wiki.services import build_services
 
 PASSWORD = "correct-horse-battery"
+# (name, role, email) of the users every test using `app` starts with.
+APP_USERS = tuple((name, role, f"{name}@example.org") for name, role in
+                  (("admin", "admin"), ("editor", "editor"), ("reader", "reader"),
+                   ("bob", "editor")))
+HOME_FOLDERS = ("content", "instance", "cache", "search_index")
+
+
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory):
+    """pristine(users) -> a wiki home after `wiki init` with those users, built once a session.
+
+    Copy it, never use it: tests change their wiki."""
+    built = {}
+
+    def get(users=()):
+        users = tuple(users)
+        if users not in built:
+            folder = tmp_path_factory.mktemp("pristine")
+            settings = config.load(folder, environ={})
+            services = build_services(settings)
+            home.initialize(services)
+            for name, role, email in users:
+                services.users.create(name, PASSWORD, role=role, email=email)
+            services.db.dispose()
+            # Fold the write-ahead log into the file, so copying wiki.db alone is whole.
+            with sqlite3.connect(settings.instance / "wiki.db") as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.close()
+            built[users] = folder
+        return built[users]
+
+    return get
+
+
+def copy_home(source, settings) -> None:
+    """Copy a pristine home into `settings.home` (which may hold a test's own files)."""
+    assert all(getattr(settings, name) == settings.home / folder for name, folder in
+               (("content", "content"), ("instance", "instance"), ("cache", "cache"),
+                ("index", "search_index"))), "copy_home needs the default folders"
+    for folder in HOME_FOLDERS:
+        if (source / folder).exists():
+            shutil.copytree(source / folder, settings.home / folder, symlinks=True,
+                            dirs_exist_ok=True)
+
+
+@pytest.fixture
+def wiki_users(request):
+    """The users a test's wiki starts with: the app's when the test uses `app`, else none.
+    A module overrides this fixture to start with others."""
+    return APP_USERS if "app" in request.fixturenames else ()
 
 
 @pytest.fixture
@@ -15,18 +75,16 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def services(settings):
+def services(settings, pristine, wiki_users):
+    copy_home(pristine(wiki_users), settings)
     services = build_services(settings)
-    home.initialize(services)
     yield services
     services.db.dispose()
 
 
 @pytest.fixture
 def app(settings, services):
-    for name, role in (("admin", "admin"), ("editor", "editor"), ("reader", "reader"),
-                       ("bob", "editor")):
-        services.users.create(name, PASSWORD, role=role, email=f"{name}@example.org")
+    """The web app on the test's wiki, with the users admin, editor, reader and bob."""
     app = create_app(settings)
     app.config["TESTING"] = True
     yield app

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from wiki.diffs import MAX_WORD_TOKENS, compare
+from wiki.diffs import MAX_WORD_COMPARISONS, MAX_WORD_TOKENS, compare
 
 
 def numbered(count: int) -> list[str]:
@@ -265,3 +265,22 @@ def test_huge_line_with_one_changed_word_still_marks_the_word():
 
     assert marked(row.old.html, "del") == [f"w{MAX_WORD_TOKENS}"]
     assert marked(row.new.html, "ins") == ["CHANGED"]
+
+
+def test_past_the_word_comparison_budget_changed_lines_are_shown_whole():
+    """The budget bounds a diff's work (bench/diff_budget.py times it): blocks of similar
+    changed lines get word marks until it runs out, later blocks show whole lines."""
+    size = 10
+    blocks = MAX_WORD_COMPARISONS // (size * size) + size
+
+    def page(word):
+        return text([line for k in range(blocks) for line in
+                     [f"anchor {k}", *(f"item {k} {j} of the {word} list" for j in range(size))]])
+
+    diff = compare(page("old"), page("new"), context=0)
+
+    rows = [row for row in diff.rows if row.kind != "skip"]
+    assert (diff.added, diff.removed) == (blocks * size, blocks * size)
+    assert [row.kind for row in rows[:size]] == ["change"] * size
+    assert marked(rows[0].new.html, "ins") == ["new"]
+    assert {row.kind for row in rows[-2 * size:]} == {"del", "add"}

@@ -5,6 +5,7 @@ import multiprocessing
 
 import pytest
 
+from tests.conftest import copy_home
 from wiki import config
 from wiki.discussions import CommentTooLarge, DiscussionClosed, mentions
 from wiki.errors import InvalidInput, NotFound, PageNotFound, PermissionDenied, Unauthorized
@@ -14,11 +15,18 @@ from wiki.users import ANONYMOUS
 PASSWORD = "correct-horse-battery"
 
 
+USERS = tuple((name, role, f"{name}@example.org") for name, role in
+              (("admin", "admin"), ("editor", "editor"), ("bob", "editor"),
+               ("reader", "reader"), ("hrperson", "editor")))
+
+
+@pytest.fixture
+def wiki_users():
+    return USERS  # made once, in the pristine wiki every test's wiki is copied from
+
+
 @pytest.fixture
 def wiki(services):
-    for name, role in (("admin", "admin"), ("editor", "editor"), ("bob", "editor"),
-                       ("reader", "reader"), ("hrperson", "editor")):
-        services.users.create(name, PASSWORD, role=role, email=f"{name}@example.org")
     return services
 
 
@@ -339,15 +347,10 @@ def test_a_dismissed_report_leaves_the_queue_and_is_logged(wiki):
 
 
 @pytest.fixture
-def approving(tmp_path):
-    from wiki import home
-
-    services = build_services(config.load(tmp_path, environ={},
-                                          thread_approval_prefixes="Board, Other/Page"))
-    home.initialize(services)
-    for name, role in (("admin", "admin"), ("editor", "editor"), ("bob", "editor"),
-                       ("reader", "reader")):
-        services.users.create(name, PASSWORD, role=role, email=f"{name}@example.org")
+def approving(tmp_path, pristine):
+    settings = config.load(tmp_path, environ={}, thread_approval_prefixes="Board, Other/Page")
+    copy_home(pristine(USERS[:4]), settings)  # admin, editor, bob, reader
+    services = build_services(settings)
     services.acl.set_rule("Board", "users", "user:editor", actor="test")
     yield services
     services.db.dispose()

@@ -32,9 +32,12 @@ PAGES = {
 }
 
 
-def _fill(services, pages=PAGES):
-    for name, role in (("editor", "editor"), ("reader", "reader"), ("carol", "editor"),
-                       ("admin", "admin")):
+USERS = (("editor", "editor", ""), ("reader", "reader", ""), ("carol", "editor", ""),
+         ("admin", "admin", ""))
+
+
+def _fill(services, pages=PAGES, users=USERS):
+    for name, role, _ in users:
         services.users.create(name, "correct-horse-battery", role=role)
     editor = services.users.by_name("editor")
     for name, text in pages.items():
@@ -43,9 +46,14 @@ def _fill(services, pages=PAGES):
 
 
 @pytest.fixture
+def wiki_users():
+    return USERS  # made once, in the pristine wiki every test's wiki is copied from
+
+
+@pytest.fixture
 def wiki(services):
     """A wiki of its own to change: the users and one page, Notes."""
-    return _fill(services, {"Notes": PAGES["Notes"]})
+    return _fill(services, {"Notes": PAGES["Notes"]}, users=())
 
 
 @pytest.fixture(scope="module")

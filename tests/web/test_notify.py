@@ -7,9 +7,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
-from wiki import config, home
+from tests.conftest import copy_home
+from wiki import config
 from wiki.cli import main
 from wiki.services import build_services
+
+# (name, role, email) of the users the tests' wikis start with (password as in conftest).
+USERS = tuple((name, role, f"{name}@example.org") for name, role in
+              (("editor", "editor"), ("bob", "editor"), ("reader", "reader")))
 
 
 class Mailbox:
@@ -37,16 +42,13 @@ def smtp():
 
 
 @pytest.fixture
-def mailing(tmp_path, smtp):
+def mailing(tmp_path, smtp, pristine):
     controller, mailbox = smtp
     settings = config.load(tmp_path, environ={}, smtp_host="127.0.0.1",
                            smtp_port=controller.port, smtp_from="wiki@example.org",
                            base_url="https://wiki.example.org")
+    copy_home(pristine(USERS), settings)
     services = build_services(settings)
-    home.initialize(services)
-    for name, role in (("editor", "editor"), ("bob", "editor"), ("reader", "reader")):
-        services.users.create(name, "correct-horse-battery", role=role,
-                              email=f"{name}@example.org")
     services.pages.save(services.users.by_name("editor"), "Team/Plan", "The plan.\n")
     yield services, mailbox, tmp_path
     services.db.dispose()
@@ -92,13 +94,11 @@ def test_daily_digest_collects_notifications_and_skips_what_became_unreadable(ma
     assert len(mailbox.messages) == 1  # nothing is sent twice
 
 
-def test_failed_email_is_kept_and_retried(tmp_path):
+def test_failed_email_is_kept_and_retried(tmp_path, pristine):
     port = _free_port()  # nothing listens here yet
-    services = build_services(config.load(tmp_path, environ={}, smtp_host="127.0.0.1",
-                                          smtp_port=port))
-    home.initialize(services)
-    for name in ("editor", "bob"):
-        services.users.create(name, "correct-horse-battery", email=f"{name}@example.org")
+    settings = config.load(tmp_path, environ={}, smtp_host="127.0.0.1", smtp_port=port)
+    copy_home(pristine(USERS[:2]), settings)  # editor and bob
+    services = build_services(settings)
     editor = services.users.by_name("editor")
     services.pages.save(editor, "Plan", "The plan.\n")
     services.discussions.start(editor, "Plan", "Kickoff", "@bob hello")
