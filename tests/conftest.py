@@ -92,6 +92,22 @@ def app(settings, services):
 
 
 @pytest.fixture
+def make_app(app, tmp_path):
+    """make_app(**settings) -> another app on the same wiki (same users) with other settings."""
+    made = []
+
+    def make(**overrides):
+        other = create_app(config.load(tmp_path, environ={}, **overrides))
+        other.config["TESTING"] = True
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        other.extensions["kennis"].db.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -6,26 +6,11 @@ import pytest
 
 from tests.conftest import PASSWORD, AuthActions, csrf, post_form
 from wiki import config
-from wiki.app import create_app
 
 TOO_MANY = "Too many failed attempts"
 PORTAL = "https://portal.example.org"
 
 
-@pytest.fixture
-def make_app(app, tmp_path):
-    """Another app on the same wiki (users admin, editor, reader, bob) with other settings."""
-    made = []
-
-    def make(**overrides):
-        other = create_app(config.load(tmp_path, environ={}, **overrides))
-        other.config["TESTING"] = True
-        made.append(other)
-        return other
-
-    yield make
-    for other in made:
-        other.extensions["kennis"].db.dispose()
 
 
 def login(client, name, password=PASSWORD, **kwargs):

@@ -6,8 +6,6 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD, AuthActions, post_form
-from wiki import config
-from wiki.app import create_app
 from wiki.config import SettingsError
 
 NOTICE = "This page is too complex to show formatted; here is its text."
@@ -21,20 +19,6 @@ def wide_table(columns=5000, size=2 * MB):
     return header + rule + row * max(1, (size - len(header) - len(rule)) // len(row))
 
 
-@pytest.fixture
-def make_app(app, tmp_path):
-    """Another app on the same wiki (same users) with other settings."""
-    made = []
-
-    def make(**overrides):
-        other = create_app(config.load(tmp_path, environ={}, **overrides))
-        other.config["TESTING"] = True
-        made.append(other)
-        return other
-
-    yield make
-    for other in made:
-        other.extensions["kennis"].db.dispose()
 
 
 @pytest.mark.parametrize("markdown", [wide_table(), "&#" * (MB // 2), "> " * 10_000 + "deep"],
