@@ -60,14 +60,23 @@ class NameMap:
         self.pages: set[str] = set()
         self._by_skeleton: dict[str, dict[str, set[str]]] = {}
         self._lock = threading.Lock()
+        children = self.children
         for name in names:
-            self.pages.add(paths.key(name))
-            parent, spelled = "", ""
-            for segment in name.split("/"):
-                spelled = f"{spelled}/{segment}" if spelled else segment
-                child_key = paths.key(spelled)
-                self.children.setdefault(parent, {}).setdefault(child_key, spelled)
-                parent = child_key
+            key = paths.key(name)
+            self.pages.add(key)
+            # The page under its parent, then the parents upwards until one is known (most
+            # pages share their namespaces: each is added once).
+            while True:
+                parent_key, slash, _ = key.rpartition("/")
+                siblings = children.get(parent_key)
+                if siblings is None:
+                    siblings = children[parent_key] = {}
+                if key in siblings:
+                    break
+                siblings[key] = name
+                if not slash:
+                    break
+                key, name = parent_key, name.rpartition("/")[0]
 
     def exists(self, key: str) -> bool:
         return key in self.pages or key in self.children
@@ -116,8 +125,8 @@ class NewNames:
         self.permissions = permissions
         self._memo: tuple[str | None, NameMap] | None = None
 
-    def current(self) -> NameMap:
-        head = self.catalog.ensure_current()
+    def current(self, head: str | None = None) -> NameMap:
+        head = head or self.catalog.ensure_current()
         memo = self._memo
         if memo is None or memo[0] != head:
             with self.catalog.db.engine.connect() as c:
@@ -129,9 +138,10 @@ class NewNames:
         """Refuse (InvalidPath) a page name or a file's path about to be created: the rules of
         `paths.check_new`, then look-alikes of existing pages and namespaces. A name that
         exists already (in any case) passes: it is not new. `ignore`: a page being renamed."""
-        names = self.current()
-        if paths.key(name) in names.pages:
+        head = self.catalog.ensure_current()
+        if self.catalog.page(name) is not None:  # an edit: no map needed
             return paths.normalize(name)
+        names = self.current(head)
         name = paths.check_new(name)
         other = names.lookalike(name, ignore=paths.key(ignore) if ignore else "")
         if other is not None:
