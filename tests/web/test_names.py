@@ -98,8 +98,6 @@ def test_a_look_alike_of_a_hidden_page_gets_the_generic_refusal(app, client, tok
     services.acl.set_rule("Board", "user:admin", None, actor="test")
     make_page("Board/Minutes", "secret\n", user="admin")
     make_page("Board", "the board\n", user="admin")
-    services.acl.set_rule("Board", "user:admin", None, actor="test")
-    services.acl.set_rule("Board2", "users", "users", actor="test")
     response = api_put(client, token("editor"), "Вoard")  # Cyrillic В
     assert response.status_code == 400
     assert response.get_json()["error"]["message"] == REFUSED
