@@ -21,7 +21,7 @@ import tempfile
 import threading
 import unicodedata
 import warnings
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,8 @@ from urllib.parse import quote
 from wiki import extract, paths
 from wiki.catalog import Catalog, Change, commit_message
 from wiki.config import Settings
-from wiki.errors import InvalidInput, NotFound, PageNotFound, WikiError
+from wiki.errors import InvalidInput, InvalidPath, NotFound, PageNotFound, WikiError
+from wiki.names import REFUSED, NewNames, looks_like
 from wiki.permissions import Permissions
 from wiki.render import Renderer
 from wiki.repo import Delete, Repository, Write
@@ -152,11 +153,12 @@ class Document:
 
 
 def clean_name(filename: str, max_bytes: int = MAX_NAME_BYTES) -> str:
-    """A safe file name: NFC, no folders, only letters, digits and `._-()+`, no leading dot
+    """A safe file name: NFKC, no folders, only letters, digits and `._-()+`, no leading dot
     or dash, at most `max_bytes` bytes (the extension kept), never `.md` (a page)."""
     if not isinstance(filename, str):
         raise InvalidInput("A file name must be text.")
-    name = unicodedata.normalize("NFC", filename)
+    # NFKC: full-width letters, ligatures and the like become their plain forms (issue 12).
+    name = unicodedata.normalize("NFKC", filename)
     name = name.replace("\\", "/").rpartition("/")[2]  # some browsers send C:\path\name
     name = _UNSAFE_CHARS.sub("_", name)  # spaces, controls, bidi, quotes, colons, …
     name = re.sub(r"_{2,}", "_", name).strip("._-")
@@ -224,9 +226,10 @@ class _Index:
 
 class Attachments:
     def __init__(self, repo: Repository, catalog: Catalog, renderer: Renderer,
-                 permissions: Permissions, settings: Settings):
+                 permissions: Permissions, settings: Settings, names: NewNames | None = None):
         self.repo = repo
         self.catalog = catalog
+        self.names = names or NewNames(catalog, permissions)  # rules for new names
         self.renderer = renderer
         self.permissions = permissions
         self.settings = settings
@@ -385,6 +388,7 @@ class Attachments:
         limit = self.settings.max_attachment_bytes
         if len(data) > limit:
             raise AttachmentTooLarge(too_large_message(len(data), limit))
+        page = self.names.check(account, page)  # a page that does not exist yet gets a folder
         placed: dict = {}
 
         def plan(head) -> Change:
@@ -395,12 +399,13 @@ class Attachments:
                 folder.encode("utf-8")) - 1
             if room < 12:
                 raise InvalidInput("This page's name is too long to attach files to it.")
-            name = clean_name(filename, min(MAX_NAME_BYTES, room))
+            max_bytes = min(MAX_NAME_BYTES, room)
+            name = clean_name(filename, max_bytes)
             existing = index.of(page_name).get(paths.key(name))
             if existing and replace:
                 name = existing[0]
-            elif existing or paths.key(f"{folder}/{name}") in index.folders:
-                name = _free_name(name, index, folder, min(MAX_NAME_BYTES, room))
+            else:
+                name = self._new_name(account, index, page_name, folder, name, max_bytes)
             replaced = bool(existing and replace)
             placed.update(page=page_name, name=name, path=f"{folder}/{name}", replaced=replaced,
                           head=head)
@@ -414,6 +419,48 @@ class Attachments:
                           replaced=True, unchanged=True)
         return Upload(placed["page"], placed["name"], placed["path"], revision,
                       replaced=placed["replaced"])
+
+    def _new_name(self, account: Account, index: _Index, page: str, folder: str, name: str,
+                  max_bytes: int) -> str:
+        """The name a new file gets in `folder`: `name` when free, else the first free
+        `name-2`, `name-3`, … A file's path is a page's path too (`Public/Secret2` blocks the
+        page `Public/Secret2` from having files or sub-pages), so every candidate must be
+        writable by the uploader and pass the rules for new names; a candidate taken by
+        something the uploader cannot see is refused with the message of any refused name,
+        never skipped, since the next free name would tell that it exists (issue 12, item 4).
+        """
+        candidates = _candidates(name, max_bytes)
+        for candidate in candidates:
+            path = f"{folder}/{candidate}"
+            if not self.permissions.can_write(account, path):
+                raise InvalidPath(REFUSED)
+            paths.check_new(candidate)  # its own rules, named (a device name, …)
+            self.names.check(account, path)  # look-alikes of pages and namespaces
+            for other, _path, _blob in index.of(page).values():
+                if looks_like(candidate, other):
+                    raise InvalidPath(f"{candidate!r} looks like the file {other} of this "
+                                      "page; choose a name that differs visibly.")
+            taken = paths.key(candidate) in index.of(page)
+            if not taken and (self.catalog.page(path) or paths.key(path) in index.folders):
+                if not self._shows_anything(account, index, path):
+                    raise InvalidPath(REFUSED)
+                taken = True
+            if not taken:
+                return candidate
+        raise InvalidInput("There are too many files of this name.")
+
+    def _shows_anything(self, account: Account, index: _Index, path: str) -> bool:
+        """Whether the account can see the page `path` or a page or file below it (a folder
+        is only a prefix: what shows it is what it holds)."""
+        if self.catalog.page(path):
+            return self.permissions.can_read(account, path)
+        key = paths.key(path)
+        below = key + "/"
+        # A file is seen by whoever reads the page its folder belongs to.
+        return any(self.permissions.can_read(account, index.folder(folder))
+                   for folder in index.files if folder == key or folder.startswith(below)) \
+            or any(self.permissions.can_read(account, page.name)
+                   for page in self.catalog.pages(path)[1])
 
     def delete(self, account: Account, page: str, filename: str, message: str = "") -> str:
         """Remove a file from the page (its versions stay in history)."""
@@ -457,17 +504,14 @@ def too_large_message(size: int | None, limit: int) -> str:
     return f"A file can be at most {mb:.0f} MB ({limit:,} bytes)."
 
 
-def _free_name(name: str, index: _Index, folder: str, max_bytes: int) -> str:
+def _candidates(name: str, max_bytes: int) -> Iterator[str]:
+    """`photo.png`, then `photo-2.png`, `photo-3.png`, … within `max_bytes`."""
+    yield name
     stem, ext = os.path.splitext(name)
-    taken = index.of(folder)
     for number in range(2, 10_000):
         suffix = f"-{number}"
-        candidate = clean_name(stem[:max(1, max_bytes - len((suffix + ext).encode()))]
-                               + suffix + ext, max_bytes)
-        if paths.key(candidate) not in taken \
-                and paths.key(f"{folder}/{candidate}") not in index.folders:
-            return candidate
-    raise InvalidInput("There are too many files of this name.")
+        yield clean_name(stem[:max(1, max_bytes - len((suffix + ext).encode()))]
+                         + suffix + ext, max_bytes)
 
 
 def _write_atomic(target: Path, data: bytes) -> None:

@@ -22,6 +22,7 @@ from wiki.errors import (
     PageTooLarge,
     RevisionNotFound,
 )
+from wiki.names import NewNames
 from wiki.permissions import Permissions
 from wiki.render import MAX_WIKILINK_CHARS, Heading, Rendered, Renderer
 from wiki.repo import Author, BlameLine, Delete, Repository, Write
@@ -85,8 +86,10 @@ def _normalize_text(markdown) -> str:
 class Pages:
     def __init__(self, repo: Repository, catalog: Catalog, renderer: Renderer,
                  permissions: Permissions, settings: Settings,
-                 audit: Callable[[str, str, str, str], None] | None = None):
+                 audit: Callable[[str, str, str, str], None] | None = None,
+                 names: NewNames | None = None):
         self.repo = repo
+        self.names = names or NewNames(catalog, permissions)  # rules for new names
         # audit(actor, action, subject, detail): deletions and renames go in the audit log.
         self.audit = audit
         self.catalog = catalog
@@ -366,6 +369,7 @@ class Pages:
         name = paths.normalize(name)
         text = _normalize_text(markdown)
         self.permissions.require_write(account, name)
+        name = self.names.check(account, name)  # a new page's name: rules and look-alikes
         self._check_size(text)
         if base_revision:
             base_revision = paths.revision(base_revision)
@@ -455,6 +459,7 @@ class Pages:
         to = paths.normalize(to)
         self.permissions.require_write(account, info.name)
         self.permissions.require_write(account, to)
+        to = self.names.check(account, to, ignore=info.name)
         if to == info.name:
             raise InvalidInput("The new name is the same as the old one.")
         def refuse_existing_target() -> None:

@@ -19,6 +19,11 @@ MAX_SEGMENT_BYTES = 255 - len(PAGE_SUFFIX)
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 _FORBIDDEN_CHARS = set('\\:*?"<>|')
 _HEX_REVISION = re.compile(r"[0-9a-f]{4,64}")
+# Windows refuses these as file or folder names in any case and with any extension (`con.txt`,
+# `Nul.tar.gz`): a clone there fails to check the whole wiki out (issue 12).
+WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                             *(f"COM{n}" for n in range(1, 10)),
+                             *(f"LPT{n}" for n in range(1, 10))})
 
 
 def normalize(name: str) -> str:
@@ -50,6 +55,36 @@ def normalize(name: str) -> str:
         if segment.lower() == ".git" or segment in {".", ".."}:
             raise InvalidPath("This page name is reserved.")
     return name
+
+
+def check_new(name: str) -> str:
+    """`normalize`, plus the rules for a name about to be created (a page, a folder or an
+    attached file's path); InvalidPath says which rule a name breaks.
+
+    Existing pages keep working under the looser `normalize`: a page pushed before these rules
+    can still be read, edited, renamed to a better name and deleted (issue 12, item 5).
+    """
+    name = normalize(name)
+    plain = unicodedata.normalize("NFKC", name)
+    if plain != name:
+        # Full-width letters (`ＨＲ`), ligatures, superscripts, … look like other names.
+        raise InvalidPath(f"{name!r} is not in plain Unicode form (NFKC); write {plain!r} "
+                          "instead: full-width letters, ligatures and similar variants look "
+                          "like other names.")
+    for segment in name.split("/"):
+        if segment.endswith("."):
+            raise InvalidPath(f"A part of a name cannot end with a dot ({segment!r}): Windows "
+                              "drops the dot, so clones there break.")
+        if device(segment):
+            raise InvalidPath(f"{segment!r} is a device name on Windows (CON, PRN, AUX, NUL, "
+                              "COM1–9, LPT1–9, also with an extension), so clones there "
+                              "break; choose another name.")
+    return name
+
+
+def device(segment: str) -> bool:
+    """Whether Windows reads this file or folder name as a device (`CON`, `com1.txt`)."""
+    return segment.split(".", 1)[0].rstrip(" ").upper() in WINDOWS_DEVICES
 
 
 def key(name: str) -> str:

@@ -33,12 +33,13 @@ import os
 import shlex
 import sys
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from wiki import paths
 from wiki.errors import InvalidPath
+from wiki.names import NameMap
 from wiki.repo import Entry
 
 HOOK = "pre-receive"
@@ -226,6 +227,10 @@ def _check_paths(repo, permissions, account, settings, update: RefUpdate) -> lis
     entries = changed_entries(repo, update)
     present = [e for e in entries if not e.deleted]
     sizes = repo.sizes([e.oid for e in present if e.mode in FILE_MODES])
+    zero = "0" * len(update.new)
+    old_files = repo.listing(update.old) if update.old != zero else {}
+    new_files = repo.listing(update.new)
+    new_names = _NewNames(old_files, new_files)
     refused: dict[bytes, str] = {}
     for entry in entries:
         if entry.path in refused:
@@ -243,16 +248,59 @@ def _check_paths(repo, permissions, account, settings, update: RefUpdate) -> lis
             else:
                 if not permissions.can_write(account, permission_name(name)):
                     reason = f"{account.name} may not change this path"
+                elif not entry.deleted and entry.path not in old_files:
+                    reason = new_names.problem(name)
         if reason:
             refused[entry.path] = reason
     problems = [f"{_show(path)}: {reason}" for path, reason in refused.items()]
-    zero = "0" * len(update.new)
-    before = case_collisions(repo.listing(update.old)) if update.old != zero else {}
-    for key, names in case_collisions(repo.listing(update.new)).items():
+    before = case_collisions(old_files) if old_files else {}
+    for key, names in case_collisions(new_files).items():
         if names != before.get(key):
             problems.append(f"{' and '.join(sorted(names))}: these names differ only in case; "
                             "the wiki (and Windows and Mac) would see one name.")
     return problems
+
+
+class _NewNames:
+    """The rules for paths a push adds, the same as for names made on the web: plain Unicode
+    (NFKC), no trailing dots, no Windows device names, no look-alike of another page, namespace
+    or file (the pushed ones included), no file named like a page (it would block the page's
+    folder: issue 12, item 4)."""
+
+    def __init__(self, old_files: Mapping[bytes, object], new_files: Mapping[bytes, object]):
+        self.old = NameMap(_decoded(old_files))
+        self.new = NameMap(_decoded(new_files))
+        decoded = [raw.decode("utf-8", errors="replace") for raw in new_files]
+        self.pages = {paths.key(permission_name(p)) for p in decoded
+                      if p.endswith(paths.PAGE_SUFFIX)}
+        self.files = {paths.key(p) for p in decoded if not p.endswith(paths.PAGE_SUFFIX)}
+
+    def problem(self, path: str) -> str | None:
+        page = path.endswith(paths.PAGE_SUFFIX)
+        name = permission_name(path)
+        try:
+            paths.check_new(name)
+        except InvalidPath as exc:
+            return exc.message
+        key = paths.key(name)
+        if key in (self.files if page else self.pages):
+            return (f"a file cannot have the name of the page {name} (nor a page the name of "
+                    "a file): the page could have no files or sub-pages")
+        other = self.new.lookalike(name, existed=self.old.exists)
+        if other is not None:
+            kind = "page" if page else "name"
+            return (f"the {kind} looks like {self.new.spelling(other)} (Unicode look-alikes); "
+                    "choose a name that differs visibly")
+        return None
+
+
+def _decoded(files: Mapping[bytes, object]) -> list[str]:
+    """Pages by name (no `.md`) and other files by path, as the wiki sees them."""
+    found = []
+    for raw in files:
+        path = raw.decode("utf-8", errors="replace")
+        found.append(permission_name(path))
+    return found
 
 
 def parse_updates(lines: Iterable[str]) -> list[RefUpdate]:

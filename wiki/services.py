@@ -66,7 +66,7 @@ def build_services(settings: config.Settings) -> Services:
     search = Search(settings.index, settings.instance, repo, catalog, renderer, permissions,
                     default_language=settings.default_language)
     catalog.listeners.append(search.on_catalog_change)
-    attachments = Attachments(repo, catalog, renderer, permissions, settings)
+    attachments = Attachments(repo, catalog, renderer, permissions, settings, names=pages.names)
     pages.html_filters.append(attachments.link_files)  # `![](photo.png)` -> the page's file
     search.index_also(discussions, attachments)  # threads and attached files are found too
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,

@@ -328,6 +328,22 @@ def test_push_refuses_unsafe_names(wiki, raw, message):
     _refused(wiki, clone, user_message=message)
 
 
+@pytest.mark.parametrize(("path", "message"), [
+    ("ＨＲ/Evil.md", "'ＨＲ/Evil' is not in plain Unicode form (NFKC); write 'HR/Evil'"),
+    ("Нome.md", "the page looks like Home (Unicode look-alikes)"),  # Cyrillic Н
+    ("HR./Evil.md", "A part of a name cannot end with a dot ('HR.')"),
+    ("CON.md", "'CON' is a device name on Windows"),
+    ("Docs/aux.txt", "'aux.txt' is a device name on Windows"),
+    ("Home", "a file cannot have the name of the page Home"),
+])
+def test_push_refuses_names_that_deceive(wiki, path, message):
+    """Issue 12, item 5: the same rules as the web and the API, with the rule named."""
+    clone = _fresh(wiki)
+    write(clone, path, "text\n")
+    commit_all(wiki, clone, "deceiving name")
+    _refused(wiki, clone, user_message=f"{path}: ".encode() + message.encode())
+
+
 def test_push_refuses_names_differing_only_in_case(wiki):
     clone = _fresh(wiki)
     write(clone, "Twin.md", "one\n")

@@ -56,3 +56,37 @@ def test_good_revisions(rev):
 def test_bad_revisions(rev):
     with pytest.raises(InvalidRevision):
         paths.revision(rev)
+
+
+# --- rules for new names (issue 12, item 5) ----------------------------------------------------
+
+@pytest.mark.parametrize(("name", "rule"), [
+    ("ＨＲ/Evil", "NFKC"),  # full-width letters
+    ("ﬁnance", "NFKC"),  # a ligature
+    ("Notes²", "NFKC"),
+    ("Team/COM¹", "NFKC"),  # Windows reads superscript digits as devices too
+    ("HR./Evil", "cannot end with a dot"),
+    ("Team/Notes.", "cannot end with a dot"),
+    ("CON", "device name on Windows"),
+    ("Team/nul", "device name on Windows"),
+    ("Docs/con.txt", "device name on Windows"),
+    ("lpt9.tar.gz", "device name on Windows"),
+    ("Aux/Page", "device name on Windows"),
+    ("COM1 .txt", "device name on Windows"),
+])
+def test_new_names_are_refused_with_the_rule_they_break(name, rule):
+    with pytest.raises(InvalidPath) as refused:
+        paths.check_new(name)
+    assert rule in refused.value.message
+    assert paths.normalize(name)  # an existing page of that name still works
+
+
+def test_the_nfkc_refusal_says_how_to_write_it():
+    with pytest.raises(InvalidPath, match="'HR/Evil'"):
+        paths.check_new("ＨＲ/Evil")
+
+
+@pytest.mark.parametrize("name", ["Console", "Team/Conference.notes", "COM10", "LPT0", "Auxiliary",
+                                  "Café/Ünïcode", "日本語/ページ", "v1.2 notes"])
+def test_ordinary_new_names_pass(name):
+    assert paths.check_new(name) == name

@@ -206,3 +206,29 @@ def test_the_hook_is_installed_and_checked(services):
     assert pushpolicy.install(repo.path) is True
     repo.init()
     assert pushpolicy.check_repository(repo) == []
+
+
+# --- names that deceive (issue 12, items 5 and 4) ----------------------------------------------
+
+@pytest.mark.parametrize(("files", "reason"), [
+    ({"ＨＲ/Evil.md": b"x\n"}, "ＨＲ/Evil.md: 'ＨＲ/Evil' is not in plain Unicode form (NFKC)"),
+    ({"HR./Evil.md": b"x\n"}, "HR./Evil.md: A part of a name cannot end with a dot"),
+    ({"CON.md": b"x\n"}, "CON.md: 'CON' is a device name on Windows"),
+    ({"Docs/con.txt": b"x\n"}, "Docs/con.txt: 'con.txt' is a device name on Windows"),
+    ({"Нome.md": b"x\n"}, "Нome.md: the page looks like Home (Unicode look-alikes)"),
+    ({"Team/A.md": b"x\n", "Team/Α.md": b"y\n"}, "looks like Team/"),  # pushed together
+    ({"Home": b"file\n"}, "Home: a file cannot have the name of the page Home"),
+])
+def test_pushed_names_follow_the_rules_for_new_names(services, push, files, reason):
+    commit = make_commit(services.repo, services.repo.head(),
+                         {p.encode(): ("100644", d) for p, d in files.items()})
+    problems = push(commit)
+    assert any(p.startswith(reason) or reason in p for p in problems), problems
+
+
+def test_pushed_changes_to_old_names_pass(services, push):
+    """A page that exists under a name refused today can still be changed by a push."""
+    repo = services.repo
+    legacy = make_commit(repo, repo.head(), {b"CON.md": ("100644", b"old\n")})
+    repo._git("update-ref", repo.ref, legacy)
+    assert push(make_commit(repo, legacy, {b"CON.md": ("100644", b"new\n")})) == []
