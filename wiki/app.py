@@ -12,7 +12,7 @@ from wiki import auth, config, home, ratelimit
 from wiki.services import build_services
 from wiki.views.pagecache import PageViewCache
 
-BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
+BUILTIN_THEMES = Path(__file__).resolve().parent / "themes"
 
 
 def create_app(settings: config.Settings | None = None, **overrides) -> Flask:

@@ -86,7 +86,7 @@ class Settings:
 
     @property
     def themes(self) -> Path:
-        return Path(self.themes_dir or Path(__file__).resolve().parent.parent / "themes")
+        return Path(self.themes_dir or Path(__file__).resolve().parent / "themes")
 
     @property
     def db_url(self) -> str:
