@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import click
 
-from wiki import config
+from wiki import __version__, config
 from wiki.errors import WikiError
 
 
@@ -39,6 +39,7 @@ def _read_password(from_stdin: bool, prompt: bool = True) -> str | None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", message="Kennis %(version)s")
 @click.option("--home", envvar="WIKI_HOME", type=click.Path(file_okay=False),
               help="The wiki's home folder (default: WIKI_HOME or the current folder).")
 @click.pass_context

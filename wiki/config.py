@@ -28,7 +28,7 @@ class Settings:
     site_name: str = _setting("Kennis", "Name shown in the header and page titles.")
     base_url: str = _setting("", "Public URL of the wiki, used in feeds and setup links (default: from the request).")
     theme: str = _setting("default", "Theme folder under `themes/` whose files override the default theme.")
-    themes_dir: Path | None = _setting(None, "Folder that holds theme folders (default: `themes/` beside the code).")
+    themes_dir: Path | None = _setting(None, "Folder that holds theme folders (default: `wiki/themes/` inside the package).")
     anonymous_read: bool = _setting(False, "Let visitors who are not logged in read pages.")
     default_language: str = _setting("en", "Language of the interface and of pages without a `lang` (en or nl).")
     max_page_bytes: int = _setting(2 * 1024 * 1024, "Largest page, in bytes, that can be saved.")
