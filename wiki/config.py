@@ -61,6 +61,9 @@ class Settings:
     smtp_user: str = _setting("", "User name for the SMTP server (empty: no login).")
     smtp_password: str = _setting("", "Password for the SMTP server.")
     smtp_starttls: bool = _setting(False, "Switch the SMTP connection to TLS with STARTTLS before logging in.")
+    metrics_enabled: bool = _setting(False, "Serve Prometheus metrics at `/metrics` (off: `/metrics` answers 404).")
+    metrics_token: str = _setting("", "Bearer token a scraper sends to read `/metrics` (`Authorization: Bearer TOKEN`); empty: only `metrics_allow` addresses.")
+    metrics_allow: str = _setting("", "Comma-separated addresses or networks (CIDR) that may read `/metrics` without the token; empty: none.")
     max_comment_chars: int = _setting(20000, "Longest discussion comment, in characters.")
     thread_approval_prefixes: str = _setting("", "Comma-separated namespaces or pages (e.g. `HR, Board/Minutes`) where a new discussion waits for a moderator's approval before others see it; empty: none.")
 
