@@ -12,7 +12,7 @@ from wiki import auth, config, home, ratelimit
 from wiki.services import build_services
 from wiki.views.pagecache import PageViewCache
 
-BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
+BUILTIN_THEMES = Path(__file__).resolve().parent / "themes"
 
 
 def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
@@ -65,6 +65,9 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     from wiki.views import git as git_views
 
     git_views.init_app(app)
+    from wiki.views import health
+
+    health.init_app(app)
     ratelimit.init_app(app, settings)  # last: it wraps the views that ask for a limit
     return app
 

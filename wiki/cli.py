@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import click
 
-from wiki import config
+from wiki import __version__, config
 from wiki.errors import WikiError
 
 
@@ -39,6 +39,7 @@ def _read_password(from_stdin: bool, prompt: bool = True) -> str | None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", message="Kennis %(version)s")
 @click.option("--home", envvar="WIKI_HOME", type=click.Path(file_okay=False),
               help="The wiki's home folder (default: WIKI_HOME or the current folder).")
 @click.pass_context
@@ -318,6 +319,43 @@ def check(home):
             click.echo(f"- {problem}")
         raise click.ClickException(f"{len(problems)} problem(s) found.")
     click.echo("All good: repository, derived data and database are consistent.")
+
+
+@main.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite TARGET if it exists.")
+@click.pass_obj
+@_fail_on_wiki_errors
+def backup(home, target, force):
+    """Write one archive of the wiki (repository, database, secret key, wiki.toml) while it
+    keeps serving."""
+    from wiki import backup as backups
+    from wiki import home as wiki_home
+
+    settings = config.load(home)
+    if not wiki_home.exists(settings):
+        raise click.ClickException(f"no wiki here (WIKI_HOME={settings.home}).")
+    manifest = backups.create(settings, target, force=force)
+    click.echo(f"Backed up Kennis {manifest.version} at {manifest.head} to {target}.")
+
+
+@main.command()
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+@_fail_on_wiki_errors
+def restore(home, archive):
+    """Restore an archive of `wiki backup` into an empty home, then migrate and rebuild the
+    derived data."""
+    from wiki import backup as backups
+    from wiki import home as wiki_home
+
+    manifest = backups.restore(config.load(home), archive)
+    services = _services(home)
+    wiki_home.initialize(services)  # migrations, push hook, repository settings, catch-up
+    services.catalog.rebuild()
+    services.search.rebuild()
+    click.echo(f"Restored the backup of {manifest.created} (Kennis {manifest.version}); "
+               "`wiki check` verifies it.")
 
 
 @main.command("import")

@@ -28,7 +28,7 @@ class Settings:
     site_name: str = _setting("Kennis", "Name shown in the header and page titles.")
     base_url: str = _setting("", "Public URL of the wiki, used in feeds and setup links (default: from the request).")
     theme: str = _setting("default", "Theme folder under `themes/` whose files override the default theme.")
-    themes_dir: Path | None = _setting(None, "Folder that holds theme folders (default: `themes/` beside the code).")
+    themes_dir: Path | None = _setting(None, "Folder that holds theme folders (default: `wiki/themes/` inside the package).")
     anonymous_read: bool = _setting(False, "Let visitors who are not logged in read pages.")
     default_language: str = _setting("en", "Language of the interface and of pages without a `lang` (en or nl).")
     max_page_bytes: int = _setting(2 * 1024 * 1024, "Largest page, in bytes, that can be saved.")
@@ -61,6 +61,9 @@ class Settings:
     smtp_user: str = _setting("", "User name for the SMTP server (empty: no login).")
     smtp_password: str = _setting("", "Password for the SMTP server.")
     smtp_starttls: bool = _setting(False, "Switch the SMTP connection to TLS with STARTTLS before logging in.")
+    metrics_enabled: bool = _setting(False, "Serve Prometheus metrics at `/metrics` (off: `/metrics` answers 404).")
+    metrics_token: str = _setting("", "Bearer token a scraper sends to read `/metrics` (`Authorization: Bearer TOKEN`); empty: only `metrics_allow` addresses.")
+    metrics_allow: str = _setting("", "Comma-separated addresses or networks (CIDR) that may read `/metrics` without the token; empty: none.")
     max_comment_chars: int = _setting(20000, "Longest discussion comment, in characters.")
     thread_approval_prefixes: str = _setting("", "Comma-separated namespaces or pages (e.g. `HR, Board/Minutes`) where a new discussion waits for a moderator's approval before others see it; empty: none.")
 
@@ -86,7 +89,7 @@ class Settings:
 
     @property
     def themes(self) -> Path:
-        return Path(self.themes_dir or Path(__file__).resolve().parent.parent / "themes")
+        return Path(self.themes_dir or Path(__file__).resolve().parent / "themes")
 
     @property
     def db_url(self) -> str:

@@ -267,6 +267,16 @@ class Repository:
             self._git("config", key, value)
         return created
 
+    def bundle(self, target: Path) -> None:
+        """Write every ref of the repository (the branch and anything else kept under refs/)
+        into one git bundle file: a consistent copy taken while the wiki keeps writing."""
+        self._git("bundle", "create", "--quiet", "--", str(target), "--all", timeout=3600)
+
+    def unbundle(self, source: Path) -> None:
+        """Fill this new repository with every ref of a bundle (`bundle`'s counterpart)."""
+        self._git("bundle", "verify", "--quiet", "--", str(source), timeout=3600)
+        self._git("fetch", "--quiet", "--", str(source), "refs/*:refs/*", timeout=3600)
+
     def head(self) -> str | None:
         """The branch's commit id, None while empty. Hot path: no git process."""
         try:

@@ -130,7 +130,11 @@ async def _refuse_too_large(send) -> None:
 
 
 def run(settings: config.Settings, host: str, port: int, workers: int) -> None:
+    options = {}
+    if settings.metrics_enabled:
+        options["child_exit"] = _prepare_metrics(settings)
     _Server(settings, {
+        **options,
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "asgi",
@@ -145,3 +149,24 @@ def run(settings: config.Settings, host: str, port: int, workers: int) -> None:
         # would delete each other's. Kennis does not use it.
         "control_socket_disable": True,
     }).run()
+
+
+def _prepare_metrics(settings: config.Settings):
+    """prometheus_client's multiprocess mode: the workers write their counters to files in
+    one folder, emptied at start (old files would add last run's counts), named in the
+    environment before the workers fork so every worker imports the library in that mode.
+    Returns gunicorn's `child_exit` hook, which drops a dead worker's live gauges."""
+    import os
+    import shutil
+
+    folder = settings.cache / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+    def child_exit(server, worker):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+    return child_exit

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from flask_babel import format_date, format_datetime, get_locale
 
+from wiki import __version__
 from wiki.auth import current_account
 from wiki.views.pagecache import account_box
 
@@ -24,6 +25,10 @@ def init_app(app) -> None:
     @app.template_global()
     def site_name() -> str:
         return services.settings.site_name
+
+    @app.template_global()
+    def kennis_version() -> str:
+        return __version__
 
     @app.template_global()
     def current_locale() -> str:
