@@ -57,6 +57,44 @@ class WatchInfo:
     namespace: bool
 
 
+@dataclass(frozen=True)
+class PageChanges:
+    """The inbox's one line for all the changes to one page: "5 changes by jan and eva"."""
+
+    page_name: str
+    items: tuple[Item, ...]  # newest first
+
+    @property
+    def actors(self) -> list[str]:
+        return list(dict.fromkeys(i.actor for i in self.items))
+
+    @property
+    def unread(self) -> bool:
+        return any(not i.read for i in self.items)
+
+    @property
+    def unseen(self) -> int:
+        return sum(1 for i in self.items if not i.read)
+
+
+def group_by_page(items: list[Item]) -> list[Item | PageChanges]:
+    """Page changes folded into one entry per page, at the place of its newest change;
+    mentions, comments and reports stay one entry each (they are about one comment)."""
+    grouped: list[Item | PageChanges] = []
+    changes: dict[str, list[Item]] = {}
+    for item in items:
+        if item.kind != "edit":
+            grouped.append(item)
+            continue
+        key = item.page_name.casefold()
+        if key not in changes:
+            changes[key] = []
+            grouped.append(PageChanges(item.page_name, ()))  # placeholder, filled below
+        changes[key].append(item)
+    return [PageChanges(g.page_name, tuple(changes[g.page_name.casefold()]))
+            if isinstance(g, PageChanges) else g for g in grouped]
+
+
 def _item(row: Notification) -> Item:
     return Item(id=row.id, kind=row.kind, page_name=row.page_name, thread_id=row.thread_id,
                 comment_id=row.comment_id, actor=row.actor, summary=row.summary,

@@ -19,6 +19,7 @@ from wiki.permissions import Permissions
 from wiki.render import Renderer
 from wiki.repo import Repository
 from wiki.search import Search
+from wiki.tree import Tree
 from wiki.users import Users
 
 
@@ -43,6 +44,7 @@ class Services:
     admin: Admin
     search: Search
     attachments: Attachments
+    tree: Tree
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -76,4 +78,5 @@ def build_services(settings: config.Settings) -> Services:
                     discussions=discussions, notify=notify, search=search,
                     moderation=Moderation(discussions, acl),
                     activity=Activity(db, pages, permissions, acl),
-                    feeds=FeedTokens(db, users, audit=acl.record))
+                    feeds=FeedTokens(db, users, audit=acl.record),
+                    tree=Tree(db, catalog, permissions))

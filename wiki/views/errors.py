@@ -17,7 +17,12 @@ def error_response(status: int, code: str, message: str, **extra):
     if wants_json():
         body = {"error": {"code": code, "message": message}, **extra}
         return jsonify(body), status
-    return render_template("error.html", status=status, code=code, message=message), status
+    # A refused action on a page links back to it (the page answers for itself whether
+    # the reader may see it: a hidden one looks missing there too).
+    name = (request.view_args or {}).get("name")
+    back_to = name if isinstance(name, str) and status in (403, 409) else None
+    return render_template("error.html", status=status, code=code, message=message,
+                           back_to=back_to), status
 
 
 def http_error(exc: HTTPException):

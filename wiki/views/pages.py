@@ -63,7 +63,10 @@ def _view_key(wiki, account, page) -> tuple:
     return (page.revision, hash(page.html), page.name, str(get_locale()),
             wiki.permissions.can_write(account, page.name), account.is_admin,
             wiki.permissions.read_filter(account),
-            wiki.discussions.count(page.name), request.host_url)
+            wiki.discussions.count(page.name), request.host_url,
+            # The breadcrumb and child list name other pages, which change on their own.
+            tuple(wiki.tree.breadcrumb(account, page.name)),
+            tuple(wiki.tree.child_pages(account, page.name)))
 
 
 def _view_cache() -> PageViewCache:

@@ -4,6 +4,92 @@
 (() => {
   "use strict";
 
+  // Styles that only make sense with this script (the phone menu) key on this class.
+  document.documentElement.classList.add("js");
+
+  // Phones: the site links sit behind a menu button.
+  const header = document.querySelector(".site-header");
+  const menuButton = header?.querySelector(".menu-toggle");
+  menuButton?.addEventListener("click", () => {
+    const open = header.classList.toggle("menu-open");
+    menuButton.setAttribute("aria-expanded", String(open));
+  });
+
+  // Menus made of <details> close on Escape or a click elsewhere.
+  document.addEventListener("click", (event) => {
+    document.querySelectorAll("details.more-menu[open]").forEach((menu) => {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.more-menu[open]").forEach((menu) => {
+      menu.open = false;
+      menu.querySelector("summary")?.focus();
+    });
+  });
+
+  // `/` focuses the search box from anywhere but a text field, as on GitHub.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target.closest?.("input, textarea, select, [contenteditable]")) return;
+    const search = document.getElementById("header-q");
+    if (!search) return;
+    event.preventDefault();
+    search.focus();
+    search.select();
+  });
+
+  // The page tree: the server sends the levels down to the current page; a closed folder
+  // fetches its own level the first time it is opened.
+  async function fetchLevel(url) {
+    const response = await fetch(url, { headers: { Accept: "text/html" } });
+    if (!response.ok) throw new Error(String(response.status));
+    const holder = document.createElement("div");
+    holder.innerHTML = await response.text();
+    return holder.querySelector("ul");
+  }
+
+  function pageTree(nav) {
+    nav.addEventListener("click", async (event) => {
+      const toggle = event.target.closest?.(".tree-toggle");
+      if (!toggle) return;
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      if (open && !toggle.parentElement.querySelector(":scope > ul") && toggle.dataset.load) {
+        toggle.setAttribute("aria-busy", "true");
+        try {
+          const level = await fetchLevel(toggle.dataset.load);
+          if (level) toggle.parentElement.append(level);
+        } catch {
+          toggle.removeAttribute("aria-busy");
+          return;
+        }
+        toggle.removeAttribute("aria-busy");
+      }
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+    fetchLevel(nav.dataset.src).then((level) => {
+      if (!level) return;
+      nav.querySelector(".tree-fallback")?.remove();
+      nav.append(level);
+    }).catch(() => {
+      const note = document.createElement("p");
+      note.textContent = nav.dataset.error || "";
+      nav.append(note);
+    });
+  }
+
+  // A page that opens with its own title: the folded contents go right under that title.
+  const fold = document.querySelector(".toc-fold");
+  const firstHeading = document.querySelector(".page-content > h1:first-child");
+  if (fold && firstHeading) firstHeading.after(fold);
+
+  // Only where the tree is shown (wide screens): phones do not pay for it.
+  document.querySelectorAll("nav.page-tree[data-src]").forEach((nav) => {
+    if (getComputedStyle(nav).display !== "none") pageTree(nav);
+  });
+
   // History: only offer comparisons that make sense, as MediaWiki does. Rows are newest
   // first, so "from" must be in a row below the chosen "to", and "to" in a row above "from".
   function compareRadios(table) {
