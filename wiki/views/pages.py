@@ -101,8 +101,9 @@ def edit(name: str):
     try:
         result = pages.save(account, name, markdown, _form_text("message"), base)
     except EditConflict as conflict:
-        return render_template("conflict.html", name=paths.normalize(name), conflict=conflict,
-                               message=_form_text("message")), 409
+        from wiki.views.editing import conflict_page
+
+        return conflict_page(paths.normalize(name), conflict, _form_text("message"), base)
     except (InvalidInput, InvalidRevision, PageTooLarge) as exc:
         # Refused text comes back in the editor, with the reason: nothing typed is lost.
         flash(exc.message, "error")
