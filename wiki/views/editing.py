@@ -6,7 +6,14 @@ from flask_babel import gettext as _
 
 from wiki import conflicts, paths
 from wiki.auth import current_account
-from wiki.errors import EditConflict, InvalidInput, InvalidRevision, PageTooLarge
+from wiki.errors import (
+    EditConflict,
+    InvalidInput,
+    InvalidPath,
+    InvalidRevision,
+    PageTooLarge,
+    Unauthorized,
+)
 from wiki.views import services
 
 bp = Blueprint("editing", __name__)
@@ -81,3 +88,35 @@ def resolve(name: str):
         flash(_("Someone else changed this page while you were editing; "
                 "both changes were merged."), "ok")
     return redirect(url_for("pages.view", name=result.name))
+
+
+def _new_form(namespace: str, title: str = "", template: str = "", status: int = 200):
+    account = current_account()
+    new_pages = services().new_pages
+    return render_template("new_page.html", namespace=namespace, title=title,
+                           template=template, namespaces=new_pages.namespaces(account),
+                           templates=new_pages.templates(account, namespace)), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new_page():
+    """Ask for a title, a namespace and a template; open the editor on the new page."""
+    account = current_account()
+    if account.is_anonymous:
+        raise Unauthorized()  # the login page, then back here
+    services().permissions.require_read(account)
+    if request.method == "GET":
+        return _new_form(request.args.get("ns", "").strip("/"))
+    form = request.form
+    title, namespace = form.get("title", ""), form.get("namespace", "").strip().strip("/")
+    template = form.get("template", "")
+    try:
+        draft = services().new_pages.start(account, title, namespace, template)
+    except (InvalidInput, InvalidPath) as exc:  # a title or namespace that makes no name
+        flash(exc.message, "error")
+        return _new_form(namespace, title, template, exc.status)
+    if draft.name != draft.wanted:
+        flash(_("A page called %(taken)s already exists, so this one will be %(name)s. "
+                "Nothing is overwritten.", taken=draft.wanted, name=draft.name), "ok")
+    return render_template("edit.html", name=draft.name, markdown=draft.markdown, base="",
+                           message="", create_only=True)
