@@ -2,11 +2,14 @@
 byte of the file (unknown keys, comments, spacing, the body) stays exactly as it was and
 setting a field to the value it has changes nothing.
 
-Reading the values is render.py's job (`split_front_matter`); this module only writes.
+Reading the values is render.py's job (`split_front_matter`); this module writes lines.
 """
 
 import json
 import re
+from dataclasses import dataclass
+
+from wiki.render import split_front_matter
 
 _KEY_LINE = r"^{key}[ \t]*:.*$"
 _PLAIN = re.compile(r"[\w][\w .,()'/+&-]*")
@@ -70,3 +73,49 @@ def set_field(text: str, key: str, rendered: str | None) -> str:
     if rendered is None:
         return text
     return "".join(lines[:-1]) + f"{key}: {rendered}\n" + lines[-1] + body
+
+
+@dataclass(frozen=True)
+class Fields:
+    """What the editor shows: the block (kept for every other key), the body, and the
+    title, tags and language as the form's fields display them."""
+
+    block: str
+    body: str
+    title: str
+    tags: str
+    lang: str
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if value is None or isinstance(value, dict):
+        return ""
+    return str(value)
+
+
+def fields(text: str) -> Fields:
+    block, body = split(text)
+    meta, _ = split_front_matter(block) if block else ({}, "")
+    if block and not meta and block.strip("-\r\n \t"):
+        # Not YAML the renderer reads: leave it alone as part of the text.
+        return Fields("", text, "", "", "")
+    return Fields(block, body, _shown(meta.get("title")), _shown(meta.get("tags")),
+                  _shown(meta.get("lang")))
+
+
+def compose(block: str, body: str, title: str, tags: str, lang: str) -> str:
+    """The page's text from the editor's parts; a field equal to what the block shows is
+    left untouched, so a save without change gives back the same bytes."""
+    shown = fields(block + body) if block else Fields("", body, "", "", "")
+    text = block + body
+    title, tags, lang = (" ".join(v.split()) for v in (title, tags, lang))
+    if title != " ".join(shown.title.split()):
+        text = set_field(text, "title", scalar(title) if title else None)
+    if tags != " ".join(shown.tags.split()):
+        items = [t.strip() for t in tags.split(",") if t.strip()]
+        text = set_field(text, "tags", flow_list(items) if items else None)
+    if lang != shown.lang.strip():
+        text = set_field(text, "lang", scalar(lang) if lang else None)
+    return text

@@ -4,7 +4,7 @@ and the new-page form. The plain editor's save stays in views/pages.py (`pages.e
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from wiki import conflicts, paths
+from wiki import conflicts, frontmatter, paths
 from wiki.auth import current_account
 from wiki.errors import (
     EditConflict,
@@ -19,6 +19,29 @@ from wiki.views import services
 bp = Blueprint("editing", __name__)
 
 MAX_PARTS = 2000  # a form naming more parts than this was not made by our conflict screen
+
+
+@bp.app_template_global()
+def page_fields(markdown: str) -> frontmatter.Fields:
+    """The editor's fields (title, tags, language) and the rest of the front matter."""
+    return frontmatter.fields(markdown)
+
+
+def posted_text(form) -> str:
+    """The page text an editor form posted: with the fields (the editor of edit.html), the
+    front matter is rewritten in place from them; a bare `markdown` field is the whole text
+    (the form without fields, and API-like clients)."""
+    body = form.get("markdown", "")
+    if "fields" not in form:
+        return body
+    block = form.get("frontmatter", "").replace("\r\n", "\n")
+    if block and not block.endswith("\n"):
+        block += "\n"
+    if block and not frontmatter.split(block + "x")[0]:
+        # Edited into something that is no longer a block: keep it as text, nothing lost.
+        return block + body
+    return frontmatter.compose(block, body, form.get("title", ""), form.get("tags", ""),
+                               form.get("lang", ""))
 
 
 def conflict_page(name: str, conflict: EditConflict, message: str, base: str | None):

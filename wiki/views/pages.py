@@ -103,7 +103,9 @@ def edit(name: str):
             return redirect(url_for("pages.edit", name=source.name))
         return render_template("edit.html", name=source.name, markdown=source.markdown,
                                base=source.revision or "", message="")
-    markdown = _form_text("markdown")
+    from wiki.views.editing import posted_text
+
+    markdown = posted_text(request.form)
     base = _form_text("base") or None
     try:
         result = pages.save(account, name, markdown, _form_text("message"), base,
