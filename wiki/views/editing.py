@@ -50,7 +50,7 @@ def conflict_page(name: str, conflict: EditConflict, message: str, base: str | N
     account = current_account()
     wiki = services()
     parts = conflicts.parse(conflict.merged_with_markers)
-    rendered = []
+    rendered = []  # sanitized HTML (render.py, nh3), shown with |safe like page.html
     for part in parts:
         if part.conflict:
             rendered.append((wiki.pages.preview(account, part.mine or "\n", name).html,
