@@ -4,7 +4,7 @@ and the new-page form. The plain editor's save stays in views/pages.py (`pages.e
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from wiki import conflicts, frontmatter, paths
+from wiki import conflicts, frontmatter, paths, sections
 from wiki.auth import current_account
 from wiki.errors import (
     EditConflict,
@@ -27,11 +27,19 @@ def page_fields(markdown: str) -> frontmatter.Fields:
     return frontmatter.fields(markdown)
 
 
-def posted_text(form) -> str:
+def posted_text(form, account=None, name: str = "") -> str:
     """The page text an editor form posted: with the fields (the editor of edit.html), the
     front matter is rewritten in place from them; a bare `markdown` field is the whole text
-    (the form without fields, and API-like clients)."""
+    (the form without fields, and API-like clients). A section's text is put back into the
+    page as it was at the base revision, so the save's 3-way merge keeps others' changes."""
     body = form.get("markdown", "")
+    if form.get("section"):
+        number = form.get("section", type=int)
+        base = form.get("base") or None
+        if number is None or base is None:
+            raise InvalidInput(_("The form is incomplete; go back and try again."))
+        whole = services().pages.source(account, name, revision=base).markdown
+        return sections.replace(whole, number, body)
     if "fields" not in form:
         return body
     block = form.get("frontmatter", "").replace("\r\n", "\n")
@@ -86,6 +94,14 @@ def _form_parts() -> tuple[list[conflicts.Part], list[str]]:
             texts.append(part.mine)
         parts.append(part)
     return parts, texts
+
+
+def section_of(markdown: str) -> tuple[int | None, str]:
+    """(section number, its text) for `?section=N` on the editor, else (None, markdown)."""
+    number = request.args.get("section", type=int)
+    if number is None:
+        return None, markdown
+    return number, sections.section(markdown, number)
 
 
 @bp.route("/resolve/<path:name>", methods=["POST"])

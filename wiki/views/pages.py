@@ -101,11 +101,14 @@ def edit(name: str):
         source = pages.source(account, name)
         if source.name != paths.normalize(name):
             return redirect(url_for("pages.edit", name=source.name))
-        return render_template("edit.html", name=source.name, markdown=source.markdown,
-                               base=source.revision or "", message="")
+        from wiki.views.editing import section_of
+
+        section, markdown = section_of(source.markdown)
+        return render_template("edit.html", name=source.name, markdown=markdown,
+                               base=source.revision or "", message="", section=section)
     from wiki.views.editing import posted_text
 
-    markdown = posted_text(request.form)
+    markdown = posted_text(request.form, account, name)
     base = _form_text("base") or None
     try:
         result = pages.save(account, name, markdown, _form_text("message"), base,
