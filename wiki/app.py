@@ -50,6 +50,9 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(browse.bp)
     app.register_blueprint(pages.bp)
+    from wiki.views import editing
+
+    app.register_blueprint(editing.bp)
     from wiki.views import discussions as discussion_views
 
     discussion_views.init_app(app)

@@ -94,3 +94,10 @@ class RepositoryBusy(WikiError):
 
     status = 503
     code = "busy"
+
+
+class UnresolvedConflict(InvalidInput):
+    """The text still contains conflict markers (<<<<<<< yours … >>>>>>> theirs). Choose
+    what to keep for each change, or remove the markers, before saving."""
+
+    code = "unresolved_conflict"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from wiki import paths
+from wiki import conflicts, paths
 from wiki.catalog import Catalog, Change, PageInfo, RevisionInfo, commit_message
 from wiki.config import Settings
 from wiki.diffs import Diff, compare
@@ -21,6 +21,7 @@ from wiki.errors import (
     PageNotFound,
     PageTooLarge,
     RevisionNotFound,
+    UnresolvedConflict,
 )
 from wiki.names import NewNames
 from wiki.permissions import Permissions
@@ -363,9 +364,13 @@ class Pages:
         return data
 
     def save(self, account: Account, name: str, markdown: str, message: str = "",
-             base_revision: str | None = None) -> SaveResult:
+             base_revision: str | None = None, *, allow_markers: bool = False,
+             create_only: bool = False) -> SaveResult:
         """Save a page. With `base_revision` (the revision the edit started from), changes made
-        by others since are merged in, or EditConflict is raised when they overlap."""
+        by others since are merged in, or EditConflict is raised when they overlap.
+
+        Text with conflict markers the page did not hold raises UnresolvedConflict unless
+        `allow_markers`; `create_only` raises PageExists instead of overwriting a page."""
         name = paths.normalize(name)
         text = _normalize_text(markdown)
         self.permissions.require_write(account, name)
@@ -377,7 +382,14 @@ class Pages:
 
         def plan(_head) -> Change:
             info = self.catalog.page(name)
+            if info and create_only:
+                raise PageExists(f"A page called {info.name} already exists.")
             stored = info.name if info else name
+            if not allow_markers and conflicts.marker_blocks(text):
+                stored_text = self.repo.read_blob(info.blob).decode(
+                    "utf-8", errors="replace") if info else ""
+                if conflicts.unresolved(text, stored_text):
+                    raise UnresolvedConflict()
             text_now, merged = text, False
             if info and base_revision:  # again on every retry: a push may have landed
                 text_now, merged = self._merge(account, info, text, base_revision)
@@ -441,7 +453,8 @@ class Pages:
             raise PageNotFound("There is no deleted page with this name.")
         last = next(r for r in self.catalog.history(name) if r.action != "delete")
         text = self._text_at(last)
-        return self.save(account, last.name, text, commit_message(message, f"Restore {last.name}"))
+        return self.save(account, last.name, text, commit_message(message, f"Restore {last.name}"),
+                         allow_markers=True)  # old text, not typed: restored as it was
 
     def revert(self, account: Account, name: str, revision: str, message: str = ""
                ) -> SaveResult:
@@ -451,7 +464,8 @@ class Pages:
         text = self._text_at(row)
         current = self._current_name(account, name)
         return self.save(account, current, text,
-                         commit_message(message, f"Revert {current} to {row.revision[:10]}"))
+                         commit_message(message, f"Revert {current} to {row.revision[:10]}"),
+                         allow_markers=True)
 
     def rename(self, account: Account, name: str, to: str, rewrite_links: bool = False,
                message: str = "") -> str:

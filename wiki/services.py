@@ -14,6 +14,7 @@ from wiki.discussions import Discussions
 from wiki.feeds import FeedTokens
 from wiki.moderation import Moderation
 from wiki.notify import Notify
+from wiki.page_templates import NewPages
 from wiki.pages import Pages
 from wiki.permissions import Permissions
 from wiki.render import Renderer
@@ -45,6 +46,7 @@ class Services:
     search: Search
     attachments: Attachments
     tree: Tree
+    new_pages: NewPages
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -74,6 +76,7 @@ def build_services(settings: config.Settings) -> Services:
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
                     users=users, acl=acl, permissions=permissions, pages=pages,
                     attachments=attachments,
+                    new_pages=NewPages(pages, catalog, permissions),
                     admin=Admin(users, acl, permissions),
                     discussions=discussions, notify=notify, search=search,
                     moderation=Moderation(discussions, acl),

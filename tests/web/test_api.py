@@ -116,3 +116,18 @@ def test_authentication(client, auth, token):
     refused = client.put("/api/v1/pages/ByReader", json={"markdown": "x"},
                          headers={"Authorization": f"Bearer {reader}"})
     assert refused.status_code == 403
+
+
+def test_the_api_refuses_conflict_markers_unless_told_it_means_it(api, make_page):
+    marked = "<<<<<<< yours\nmine\n=======\ntheirs\n>>>>>>> theirs\n"
+    refused = api("PUT", "/api/v1/pages/Marked", json={"markdown": marked})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "unresolved_conflict"
+    assert api("GET", "/api/v1/pages/Marked").status_code == 404
+    kept = api("PUT", "/api/v1/pages/Marked",
+               json={"markdown": marked, "keep_conflict_markers": True})
+    assert kept.status_code == 201
+    assert api("GET", "/api/v1/pages/Marked").get_json()["markdown"] == marked
+    # A page that already holds them may be saved with them (a git tutorial, say).
+    again = api("PUT", "/api/v1/pages/Marked", json={"markdown": marked + "more\n"})
+    assert again.status_code == 200

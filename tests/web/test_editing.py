@@ -25,7 +25,8 @@ def test_overlapping_edits_show_a_conflict_and_save_nothing(app, client, auth, m
     response = save(client, "Plan", "my line\n", base=base)
     assert response.status_code == 409
     html = response.get_data(as_text=True)
-    assert "their line" in html and "my line" in html and "&lt;&lt;&lt;&lt;&lt;&lt;&lt;" in html
+    assert "their line" in html and "my line" in html
+    assert "&lt;&lt;&lt;&lt;&lt;&lt;&lt;" not in html  # changes side by side, no git markers
     assert client.get("/raw/Plan").get_data(as_text=True) == "their line\n"
     # The conflict form carries the current revision: resolving and saving works.
     assert f'value="{theirs}"' in html
@@ -58,3 +59,67 @@ def test_two_tabs_of_one_user_merge_what_does_not_overlap(app, client, auth, mak
     assert save(client, "Tabs", tab2, base=base).status_code == 302
     assert client.get("/raw/Tabs").get_data(as_text=True) == (
         "TOP from tab 1\n\nmiddle\n\nBOTTOM from tab 2\n")
+
+
+def _conflict(client, auth, make_page):
+    base = make_page("Plan", "intro\n\none line\n\nend\n").revision
+    theirs = make_page("Plan", "intro\n\ntheir line\n\nend\n", user="bob",
+                       message="Bob's fix").revision
+    auth.login()
+    response = save(client, "Plan", "intro\n\nmy line\n\nend\n", base=base)
+    assert response.status_code == 409
+    return theirs, response.get_data(as_text=True)
+
+
+def test_the_conflict_screen_shows_each_change_and_who_made_the_other(app, client, auth,
+                                                                        make_page):
+    theirs, html = _conflict(client, auth, make_page)
+    assert "my line" in html and "their line" in html
+    assert "bob" in html and "Bob&#39;s fix" in html
+    assert "&lt;&lt;&lt;&lt;&lt;&lt;&lt;" not in html  # no git markers shown to colleagues
+    assert f'name="base" value="{theirs}"' in html
+
+
+def _resolve(client, choice, edited="", base=""):
+    return post_form(client, "/resolve/Plan", {
+        "base": base, "parts": "3", "text-0": "intro\n\n", "mine-1": "my line\n",
+        "theirs-1": "their line\n", "choice-1": choice, "edit-1": edited,
+        "text-2": "\nend\n"})
+
+
+def test_keep_both_saves_both_changes_without_markers(app, client, auth, make_page):
+    theirs, _ = _conflict(client, auth, make_page)
+    assert _resolve(client, "both", base=theirs).status_code == 302
+    assert client.get("/raw/Plan").get_data(as_text=True) == (
+        "intro\n\nmy line\ntheir line\n\nend\n")
+
+
+def test_keep_mine_theirs_and_edit(app, client, auth, make_page):
+    theirs, _ = _conflict(client, auth, make_page)
+    assert _resolve(client, "theirs", base=theirs).status_code == 302  # nothing changes
+    assert "their line" in client.get("/raw/Plan").get_data(as_text=True)
+    assert _resolve(client, "edit", "our line", base=theirs).status_code == 302
+    assert client.get("/raw/Plan").get_data(as_text=True) == "intro\n\nour line\n\nend\n"
+
+
+def test_conflict_markers_are_never_saved_from_the_web(app, client, auth, make_page):
+    theirs, _ = _conflict(client, auth, make_page)
+    marked = "intro\n<<<<<<< yours\nmy line\n=======\ntheir line\n>>>>>>> theirs\nend\n"
+    response = save(client, "Plan", marked, base=theirs)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "conflict markers" in html
+    assert "my line" in html  # the text stays in the editor
+    assert client.get("/raw/Plan").get_data(as_text=True) == "intro\n\ntheir line\n\nend\n"
+    # Typed into an "edit" box on the conflict screen: refused the same way.
+    response = _resolve(client, "edit", "<<<<<<< yours\na\n=======\nb\n>>>>>>> theirs\n",
+                        base=theirs)
+    assert response.status_code == 400
+    assert client.get("/raw/Plan").get_data(as_text=True) == "intro\n\ntheir line\n\nend\n"
+
+
+def test_a_bad_conflict_form_is_a_400(app, client, auth, make_page):
+    auth.login()
+    assert post_form(client, "/resolve/Plan", {"parts": "x"}).status_code == 400
+    assert post_form(client, "/resolve/Plan", {"parts": "1", "mine-0": "a", "theirs-0": "b",
+                                               "choice-0": "nope"}).status_code == 400

@@ -158,6 +158,9 @@ class PageWrite(Schema):
     markdown = fields.String(required=True)
     message = fields.String(load_default="")
     base_revision = fields.String(load_default=None, allow_none=True)
+    keep_conflict_markers = fields.Boolean(
+        load_default=False, metadata={"description": "Save text that holds conflict markers "
+                                      "(<<<<<<< yours … >>>>>>> theirs); refused otherwise."})
 
 
 class WriteResult(Schema):
@@ -254,7 +257,8 @@ class PageResource(MethodView):
         """Create or update a page. With `base_revision`, concurrent edits are merged, or
         409 with the conflict when they overlap."""
         result = services().pages.save(_writer(), path, body["markdown"], body["message"],
-                               body["base_revision"])
+                                       body["base_revision"],
+                                       allow_markers=body["keep_conflict_markers"])
         payload = {"path": result.name, "revision": result.revision, "merged": result.merged,
                    "created": result.created}
         return payload, 201 if result.created else 200

@@ -17,7 +17,14 @@ from flask_babel import gettext as _
 
 from wiki import paths, ratelimit
 from wiki.auth import current_account
-from wiki.errors import EditConflict, InvalidInput, InvalidRevision, PageNotFound, PageTooLarge
+from wiki.errors import (
+    EditConflict,
+    InvalidInput,
+    InvalidRevision,
+    PageExists,
+    PageNotFound,
+    PageTooLarge,
+)
 from wiki.views import services
 from wiki.views.pagecache import PageViewCache
 
@@ -97,20 +104,28 @@ def edit(name: str):
         source = pages.source(account, name)
         if source.name != paths.normalize(name):
             return redirect(url_for("pages.edit", name=source.name))
-        return render_template("edit.html", name=source.name, markdown=source.markdown,
-                               base=source.revision or "", message="")
-    markdown = _form_text("markdown")
+        from wiki.views.editing import section_of
+
+        section, markdown = section_of(source.markdown)
+        return render_template("edit.html", name=source.name, markdown=markdown,
+                               base=source.revision or "", message="", section=section)
+    from wiki.views.editing import posted_text
+
+    markdown = posted_text(request.form, account, name)
     base = _form_text("base") or None
     try:
-        result = pages.save(account, name, markdown, _form_text("message"), base)
+        result = pages.save(account, name, markdown, _form_text("message"), base,
+                            create_only=bool(_form_text("create_only")))
     except EditConflict as conflict:
-        return render_template("conflict.html", name=paths.normalize(name), conflict=conflict,
-                               message=_form_text("message")), 409
-    except (InvalidInput, InvalidRevision, PageTooLarge) as exc:
+        from wiki.views.editing import conflict_page
+
+        return conflict_page(paths.normalize(name), conflict, _form_text("message"), base)
+    except (InvalidInput, InvalidRevision, PageTooLarge, PageExists) as exc:
         # Refused text comes back in the editor, with the reason: nothing typed is lost.
         flash(exc.message, "error")
         return render_template("edit.html", name=paths.normalize(name), markdown=markdown,
-                               base=base or "", message=_form_text("message")), exc.status
+                               base=base or "", message=_form_text("message"),
+                               create_only=bool(_form_text("create_only"))), exc.status
     if result.merged:
         flash(_("Someone else changed this page while you were editing; "
                 "both changes were merged."), "ok")

@@ -104,6 +104,12 @@
     event.preventDefault();
     uploadAll(files);
   });
+  // The toolbar's "Image or file" button: the same upload, from a file picker.
+  document.getElementById("attach-file")?.addEventListener("change", (event) => {
+    const files = Array.from(event.target.files || []);
+    event.target.value = "";
+    if (files.length) uploadAll(files);
+  });
   textarea.addEventListener("paste", (event) => {
     const files = Array.from(event.clipboardData?.files || []);
     if (!files.length) return; // plain text pastes as usual

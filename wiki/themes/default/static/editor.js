@@ -116,12 +116,76 @@
     }
   }
 
+  // data-insert="table" / "rule": a block of its own, on its own lines, at the cursor.
+  function insertBlock(kind, button) {
+    const { selectionStart: start, selectionEnd: end, value } = textarea;
+    let block = "---";
+    if (kind === "table") {
+      const head = button.dataset.table || "Column";
+      block = `| ${head} 1 | ${head} 2 | ${head} 3 |\n|---|---|---|\n|   |   |   |\n|   |   |   |`;
+    }
+    const before = start === 0 || value.slice(0, start).endsWith("\n\n") ? ""
+      : value.slice(0, start).endsWith("\n") ? "\n" : "\n\n";
+    const after = value.slice(end).startsWith("\n") ? "\n" : "\n\n";
+    const text = before + block + after;
+    const caret = start + before.length + (kind === "table" ? 2 : block.length);
+    replaceRange(start, end, text, caret, kind === "table" ? caret + (button.dataset.table
+      || "Column").length + 2 : caret);
+  }
+
   form.querySelector(".toolbar")?.addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (!button) return;
     event.preventDefault();
     if (button.dataset.wrap !== undefined) wrap(button.dataset.wrap);
     else if (button.dataset.prefix !== undefined) prefixLines(button.dataset.prefix);
+    else if (button.dataset.insert !== undefined) insertBlock(button.dataset.insert, button);
+  });
+
+  // --- Write / Preview tabs on narrow screens -------------------------------------------
+
+  const tabs = form.querySelector(".editor-tabs");
+  if (tabs && preview) {
+    const narrow = window.matchMedia("(max-width: 700px)");
+    const select = (which) => {
+      form.classList.toggle("show-preview", which === "preview");
+      tabs.querySelectorAll("button").forEach((tab) => {
+        tab.setAttribute("aria-selected", String(tab.dataset.tab === which));
+      });
+      if (which === "preview") updatePreview();
+    };
+    const follow = () => {
+      tabs.hidden = !narrow.matches;
+      form.classList.toggle("tabbed", narrow.matches);
+      if (!narrow.matches) select("write");
+    };
+    tabs.addEventListener("click", (event) => {
+      const tab = event.target.closest("button[data-tab]");
+      if (tab) select(tab.dataset.tab);
+    });
+    narrow.addEventListener("change", follow);
+    follow();
+  }
+
+  // --- preview follows the cursor -------------------------------------------------------
+
+  // The preview scrolls to the same fraction of the text as the caret (a simple sync that
+  // needs no source map, good enough for pages of ordinary length).
+  function syncPreview() {
+    if (!preview || form.classList.contains("tabbed")) return;
+    const fraction = textarea.value.length
+      ? textarea.selectionStart / textarea.value.length : 0;
+    preview.scrollTop = fraction * (preview.scrollHeight - preview.clientHeight);
+  }
+  textarea.addEventListener("keyup", syncPreview);
+  textarea.addEventListener("click", syncPreview);
+  textarea.addEventListener("scroll", () => {
+    if (!preview || form.classList.contains("tabbed")) return;
+    const max = textarea.scrollHeight - textarea.clientHeight;
+    if (max > 0) {
+      preview.scrollTop = (textarea.scrollTop / max) *
+        (preview.scrollHeight - preview.clientHeight);
+    }
   });
 
   // --- live preview ---------------------------------------------------------------------
