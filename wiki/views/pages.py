@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from wiki import paths, ratelimit
 from wiki.auth import current_account
 from wiki.errors import EditConflict, InvalidInput, InvalidRevision, PageNotFound, PageTooLarge
+from wiki.views import freshness as freshness_views
 from wiki.views import services
 from wiki.views.pagecache import PageViewCache
 
@@ -63,7 +64,8 @@ def _view_key(wiki, account, page) -> tuple:
     return (page.revision, hash(page.html), page.name, str(get_locale()),
             wiki.permissions.can_write(account, page.name), account.is_admin,
             wiki.permissions.read_filter(account),
-            wiki.discussions.count(page.name), request.host_url)
+            wiki.discussions.count(page.name), request.host_url,
+            freshness_views.view_key(wiki, account, page.name))
 
 
 def _view_cache() -> PageViewCache:
