@@ -471,9 +471,10 @@ class FreshnessService:
     def set_default(self, account: Account, prefix: str, owner: str = "",
                     review_every: str = "") -> Default:
         self.permissions.require_admin(account)
-        return self._set_default(prefix, owner, review_every)
+        return self.store_default(prefix, owner, review_every)
 
-    def _set_default(self, prefix: str, owner: str, review_every: str) -> Default:
+    def store_default(self, prefix: str, owner: str, review_every: str) -> Default:
+        """Set a namespace default without asking who (the command line is trusted)."""
         prefix = paths.normalize(prefix) if prefix.strip("/ ") else ""
         owner = self.check_owner(owner) if owner.strip() else ""
         review_every = review_every.strip()
@@ -489,9 +490,9 @@ class FreshnessService:
 
     def remove_default(self, account: Account, prefix: str) -> None:
         self.permissions.require_admin(account)
-        self._remove_default(prefix)
+        self.drop_default(prefix)
 
-    def _remove_default(self, prefix: str) -> None:
+    def drop_default(self, prefix: str) -> None:
         key = paths.key(paths.normalize(prefix)) if prefix.strip("/ ") else ""
         with self.db.session() as s:
             s.execute(delete(ReviewDefault).where(ReviewDefault.key == key))
