@@ -280,6 +280,65 @@ def notify_send_digests(home):
     click.echo(f"Sent {services.notify.send_digests()} email(s).")
 
 
+@main.group()
+def review():
+    """Page owners and review intervals per namespace; review reminders."""
+
+
+@review.command("set")
+@click.argument("prefix")
+@click.option("--owner", default="", metavar="user:NAME|group:NAME", help="Owner of the pages.")
+@click.option("--every", default="", metavar="INTERVAL", help="Review interval, e.g. `6 months`.")
+@click.pass_obj
+@_fail_on_wiki_errors
+def review_set(home, prefix, owner, every):
+    """Set the default owner and interval of pages under PREFIX (`/` for the whole wiki)."""
+    services = _services(home)
+    services.db.upgrade()
+    click.echo(_default_line(services.freshness.store_default(prefix, owner, every)))
+
+
+@review.command("list")
+@click.pass_obj
+@_fail_on_wiki_errors
+def review_list(home):
+    """List the namespace defaults (the most specific prefix wins)."""
+    services = _services(home)
+    services.db.upgrade()
+    defaults = services.freshness.defaults()
+    if not defaults:
+        click.echo("No defaults: only pages that name an owner in their front matter have one.")
+    for default in defaults:
+        click.echo(_default_line(default))
+
+
+def _default_line(default) -> str:
+    return (f"{default.prefix or '/'}: owner={default.owner or '-'} "
+            f"every={default.review_every or '-'}")
+
+
+@review.command("rm")
+@click.argument("prefix")
+@click.pass_obj
+@_fail_on_wiki_errors
+def review_rm(home, prefix):
+    """Remove the default on PREFIX."""
+    services = _services(home)
+    services.db.upgrade()
+    services.freshness.drop_default(prefix)
+    click.echo(f"Removed the default on {prefix}.")
+
+
+@review.command("remind")
+@click.pass_obj
+@_fail_on_wiki_errors
+def review_remind(home):
+    """Tell owners which pages became due or overdue, one inbox item each; run weekly."""
+    services = _services(home)
+    services.db.upgrade()
+    click.echo(f"Reminded {services.freshness.remind()} owner(s).")
+
+
 @main.command()
 @click.pass_obj
 @_fail_on_wiki_errors

@@ -249,6 +249,43 @@ class NotifyPreference(Base):
     email: Mapped[str] = mapped_column(String(16), default="immediately")
 
 
+class ReviewDefault(Base):
+    """Issue 16: the owner and review interval of pages under a namespace that name none."""
+
+    __tablename__ = "review_defaults"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    review_every: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PageFlag(Base):
+    """A reader's "this page is outdated or wrong"; open until the page changes."""
+
+    __tablename__ = "page_flags"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_key: Mapped[str] = mapped_column(String(300))
+    page_name: Mapped[str] = mapped_column(String(300))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                nullable=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[str] = mapped_column(String(256), default="")
+
+    __table_args__ = (Index("ix_page_flags_open", "page_key", "closed"),)
+
+
+class ReviewReminder(Base):
+    """The last freshness state a page's owner was reminded of (so each reaches them once)."""
+
+    __tablename__ = "review_reminders"
+    page_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    review_by: Mapped[str] = mapped_column(String(16))
+
+
 # --- derived data: rebuilt from git by `wiki reindex`, never edited by hand -------------------
 
 class State(Base):
@@ -310,6 +347,19 @@ class TagRow(Base):
     tag: Mapped[str] = mapped_column(String(100), primary_key=True)
 
     __table_args__ = (Index("ix_tags_tag", "tag"),)
+
+
+class FreshnessRow(Base):
+    """Issue 16: a page's owner, interval and last verification as its front matter says."""
+
+    __tablename__ = "derived_freshness"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    review_every: Mapped[str] = mapped_column(String(64), default="")
+    verified_by: Mapped[str] = mapped_column(String(64), default="")
+    verified_on: Mapped[str] = mapped_column(String(16), default="")
+    updated: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 DERIVED_TABLES = (State, PageRow, RevisionRow, LinkRow, TagRow)

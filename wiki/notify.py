@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 EMAIL_MODES = ("immediately", "daily", "never")
 SMTP_TIMEOUT = 20
 INBOX_LIMIT = 200
-KINDS = ("mention", "comment", "edit", "report", "pending")
+KINDS = ("mention", "comment", "edit", "report", "pending",
+         "flag", "flag_closed", "review")  # the last three: wiki/freshness.py (issue 16)
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,12 @@ class Notify:
         self._notify(moderators, kind, thread.page_name, thread.id, comment_id, actor,
                      thread.title)
 
+    def tell(self, user_ids: set[int], kind: str, page_name: str, actor: str = "",
+             summary: str = "") -> None:
+        """Other services' news (flags, review reminders) for these users, if they may read
+        the page; it goes the same way as comments: inbox, then email or the digest."""
+        self._notify(user_ids, kind, page_name, actor=actor, summary=summary)
+
     def _notify(self, user_ids: set[int], kind: str, page_name: str, thread_id: int | None = None,
                 comment_id: int | None = None, actor: str = "", summary: str = "") -> None:
         if not user_ids:
@@ -373,6 +380,12 @@ def _line(item: Item) -> str:
     if item.kind == "pending":
         return (f"{item.actor} started \"{item.summary}\" on {item.page_name}; "
                 "it waits for approval")
+    if item.kind == "flag":
+        return f"{item.actor} flagged {item.page_name} as outdated or wrong: {item.summary}"
+    if item.kind == "flag_closed":
+        return f"{item.actor} changed {item.page_name}; your flag is closed"
+    if item.kind == "review":
+        return f"Pages to review: {item.summary}"
     return f"{item.actor} changed {item.page_name}"
 
 
@@ -381,6 +394,8 @@ def _link(item: Item) -> str:
 
     if item.kind in ("report", "pending"):
         return "/moderation"
+    if item.kind == "review":
+        return "/reports/freshness?owner=mine"
     if item.thread_id:
         return f"/thread/{item.thread_id}" + (f"#c{item.comment_id}" if item.comment_id else "")
     return "/wiki/" + quote(item.page_name)

@@ -99,6 +99,8 @@ class Pages:
         self.settings = settings
         # (page name, html) -> html for stored pages, e.g. links to the page's attached files.
         self.html_filters: list[Callable[[str, str], str]] = []
+        # (page name, text) -> None, raising InvalidInput: checks of front matter values.
+        self.text_checks: list[Callable[[str, str], None]] = []
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -376,6 +378,8 @@ class Pages:
         self.permissions.require_write(account, name)
         name = self.names.check(account, name)  # a new page's name: rules and look-alikes
         self._check_size(text)
+        for check in self.text_checks:
+            check(name, text)
         if base_revision:
             base_revision = paths.revision(base_revision)
         outcome: dict = {}

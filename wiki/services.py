@@ -12,6 +12,7 @@ from wiki.catalog import Catalog
 from wiki.db import Database
 from wiki.discussions import Discussions
 from wiki.feeds import FeedTokens
+from wiki.freshness import FreshnessService
 from wiki.moderation import Moderation
 from wiki.notify import Notify
 from wiki.page_templates import NewPages
@@ -47,6 +48,7 @@ class Services:
     attachments: Attachments
     tree: Tree
     new_pages: NewPages
+    freshness: FreshnessService
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -73,9 +75,13 @@ def build_services(settings: config.Settings) -> Services:
     attachments = Attachments(repo, catalog, renderer, permissions, settings, names=pages.names)
     pages.html_filters.append(attachments.link_files)  # `![](photo.png)` -> the page's file
     search.index_also(discussions, attachments)  # threads and attached files are found too
+    db.watch("review_defaults", {"review_defaults"})
+    freshness = FreshnessService(db, repo, catalog, users, acl, permissions, notify)
+    catalog.listeners.append(freshness.on_catalog_change)  # owners, reviews; closes flags
+    pages.text_checks.append(freshness.check_text)  # a bad owner or interval: 400, no commit
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
                     users=users, acl=acl, permissions=permissions, pages=pages,
-                    attachments=attachments,
+                    attachments=attachments, freshness=freshness,
                     new_pages=NewPages(pages, catalog, permissions),
                     admin=Admin(users, acl, permissions),
                     discussions=discussions, notify=notify, search=search,

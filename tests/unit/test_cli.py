@@ -95,3 +95,16 @@ def test_commands_other_than_init_refuse_a_folder_without_a_wiki(tmp_path, comma
     assert result.exit_code != 0
     assert f"no wiki here (WIKI_HOME={tmp_path.resolve()})" in result.output
     assert list(tmp_path.iterdir()) == []  # nothing was created
+
+
+def test_review_defaults_and_reminders(tmp_path):
+    assert run(tmp_path, "init", "--admin", "eva", "--password-stdin",
+               input="correct-horse-battery\n").exit_code == 0
+    done = run(tmp_path, "review", "set", "Team", "--owner", "user:eva", "--every", "6 months")
+    assert done.exit_code == 0 and "Team: owner=user:eva every=6 months" in done.output
+    assert "Team: owner=user:eva" in run(tmp_path, "review", "list").output
+    bad = run(tmp_path, "review", "set", "Team", "--owner", "user:nobody")
+    assert bad.exit_code != 0 and "There is no user nobody" in bad.output
+    assert run(tmp_path, "review", "remind").output.strip() == "Reminded 0 owner(s)."
+    assert run(tmp_path, "review", "rm", "Team").exit_code == 0
+    assert "No defaults" in run(tmp_path, "review", "list").output

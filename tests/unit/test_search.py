@@ -386,7 +386,8 @@ def test_threads_are_found_and_follow_every_change(wiki):
     assert find(wiki, "lighthouse", kind="page").total == 0
     assert find(wiki, "kind:discussion meet").total == 1
     assert find(wiki, "-kind:discussion meet", prefix="Archive/").total == 0
-    assert dict(find(wiki, "plan OR meet", prefix="Archive/").facets["kind"]) == {"page": 1, "discussion": 1}
+    kinds = find(wiki, "plan OR meet", prefix="Archive/").facets["kind"]
+    assert dict(kinds) == {"page": 1, "discussion": 1}
     wiki.search.rebuild()
     assert paths_of(find(wiki, "lighthouse")) == ["Archive/Plan"]
     assert find(wiki, "windmill").total == 0

@@ -54,7 +54,11 @@ LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags", "/activity",
          "/activity.atom", "/search?q=ZEBRA", "/search?q=secret", "/api/v1/search?q=ZEBRA",
          "/api/v1/search/suggest?q=Secret",
          "/backlinks/Public", "/api/v1/pages", "/api/v1/pages?prefix=HR",
-         "/tree", "/tree/HR", "/tree?open=HR/Secret Plan", "/wiki/Home"]
+         "/tree", "/tree/HR", "/tree?open=HR/Secret Plan", "/wiki/Home",
+         "/reports/freshness", "/reports/freshness?prefix=HR", "/reports/links",
+         "/reports/links?prefix=HR", "/api/v1/reports/freshness",
+         "/api/v1/reports/freshness?prefix=HR", "/api/v1/reports/links",
+         "/api/v1/reports/links?prefix=HR"]
 
 
 def test_every_route_hides_the_restricted_page(app, client, restricted):
@@ -98,7 +102,9 @@ def test_every_route_hides_the_restricted_page(app, client, restricted):
     assert {"pages.view", "pages.history", "pages.diff", "pages.blame", "pages.raw",
             "pages.revision", "pages.backlinks", "browse.index", "browse.recent",
             "browse.feed", "browse.tags", "browse.tag", "api.list_pages", "api.history",
-            "api.diff", "api.PageResource", "browse.tree"} <= seen
+            "api.diff", "api.PageResource", "browse.tree",
+            "freshness.report", "freshness.links",
+            "api_freshness.freshness_report", "api_freshness.links_report"} <= seen
 
 
 def test_writes_to_the_hidden_page_change_nothing(app, client, restricted):

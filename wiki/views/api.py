@@ -122,6 +122,9 @@ def init_app(app) -> None:
     from wiki.views import api_search
 
     api_search.init_app(app, api)
+    from wiki.views import api_freshness
+
+    api_freshness.init_app(app, api)
 
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -152,6 +155,10 @@ class PageSchema(Schema):
     author = fields.String()
     updated = fields.DateTime()
     tags = fields.List(fields.String())
+    owner = fields.String(allow_none=True)  # issue 16: views/api_freshness.py
+    review_by = fields.Date(allow_none=True)
+    verified = fields.Dict(allow_none=True)
+    freshness = fields.String()
 
 
 class PageWrite(Schema):
@@ -246,9 +253,11 @@ class PageResource(MethodView):
         account = _reader()
         page = services().pages.view(account, path)
         source = services().pages.source(account, page.name)
+        from wiki.views import api_freshness  # it imports this module's helpers
         return {"path": page.name, "title": page.title, "markdown": source.markdown,
                 "html": page.html, "revision": page.revision, "author": page.author,
-                "updated": page.updated, "tags": list(page.tags)}
+                "updated": page.updated, "tags": list(page.tags),
+                **api_freshness.page_fields(account, page.name)}
 
     @bp.arguments(PageWrite)
     @bp.response(200, WriteResult)

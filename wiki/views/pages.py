@@ -25,6 +25,7 @@ from wiki.errors import (
     PageNotFound,
     PageTooLarge,
 )
+from wiki.views import freshness as freshness_views
 from wiki.views import services
 from wiki.views.pagecache import PageViewCache
 
@@ -73,7 +74,8 @@ def _view_key(wiki, account, page) -> tuple:
             wiki.discussions.count(page.name), request.host_url,
             # The breadcrumb and child list name other pages, which change on their own.
             tuple(wiki.tree.breadcrumb(account, page.name)),
-            tuple(wiki.tree.child_pages(account, page.name)))
+            tuple(wiki.tree.child_pages(account, page.name)),
+            freshness_views.view_key(wiki, account, page.name))
 
 
 def _view_cache() -> PageViewCache:
