@@ -4,7 +4,7 @@ import re
 
 from tests.conftest import post_form
 
-PAGE = "---\ntitle: Plan\nowner: user:anna  # kept\n---\n\n# Plan\n\nText.\n"
+PAGE = "---\ntitle: Plan\naudience: all staff  # kept\n---\n\n# Plan\n\nText.\n"
 
 
 def _form(html: str) -> dict:
@@ -40,5 +40,5 @@ def test_changing_a_field_changes_one_line(app, client, auth, make_page):
     form.update(title="Plan for 2027", tags="planning, 2027")
     assert post_form(client, "/edit/Plan", form).status_code == 302
     assert client.get("/raw/Plan").get_data(as_text=True) == (
-        "---\ntitle: Plan for 2027\nowner: user:anna  # kept\ntags: [planning, \"2027\"]\n---\n"
+        "---\ntitle: Plan for 2027\naudience: all staff  # kept\ntags: [planning, \"2027\"]\n---\n"
         "\n# Plan\n\nText.\n")
