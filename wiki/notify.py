@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 EMAIL_MODES = ("immediately", "daily", "never")
 SMTP_TIMEOUT = 20
 INBOX_LIMIT = 200
-KINDS = ("mention", "comment", "edit", "report", "pending")
+KINDS = ("mention", "comment", "edit", "report", "pending", "question", "answer")
 
 
 @dataclass(frozen=True)
@@ -335,6 +335,9 @@ def _line(item: Item) -> str:
     if item.kind == "pending":
         return (f"{item.actor} started \"{item.summary}\" on {item.page_name}; "
                 "it waits for approval")
+    if item.kind in ("question", "answer"):  # issue 18: comment_id holds the question's id
+        verb = "asked" if item.kind == "question" else "answered"
+        return f"{item.actor} {verb} \"{item.summary}\""
     return f"{item.actor} changed {item.page_name}"
 
 
@@ -343,6 +346,8 @@ def _link(item: Item) -> str:
 
     if item.kind in ("report", "pending"):
         return "/moderation"
+    if item.kind in ("question", "answer"):
+        return f"/question/{item.comment_id}"
     if item.thread_id:
         return f"/thread/{item.thread_id}" + (f"#c{item.comment_id}" if item.comment_id else "")
     return "/wiki/" + quote(item.page_name)

@@ -16,6 +16,7 @@ from wiki.moderation import Moderation
 from wiki.notify import Notify
 from wiki.pages import Pages
 from wiki.permissions import Permissions
+from wiki.questions import Questions
 from wiki.render import Renderer
 from wiki.repo import Repository
 from wiki.search import Search
@@ -43,6 +44,7 @@ class Services:
     admin: Admin
     search: Search
     attachments: Attachments
+    questions: Questions
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -69,9 +71,15 @@ def build_services(settings: config.Settings) -> Services:
     attachments = Attachments(repo, catalog, renderer, permissions, settings)
     pages.html_filters.append(attachments.link_files)  # `![](photo.png)` -> the page's file
     search.index_also(discussions, attachments)  # threads and attached files are found too
+    questions = Questions(db, catalog, renderer, permissions, acl, users,
+                          settings.max_comment_chars)
+    # Questions' notifications: the question's id rides in comment_id (no thread).
+    questions.on_notify.append(lambda kind, ids, ns, qid, actor, summary: notify._notify(
+        ids, kind, ns, None, qid, actor, summary))
+    search.index_questions(questions)
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
                     users=users, acl=acl, permissions=permissions, pages=pages,
-                    attachments=attachments,
+                    attachments=attachments, questions=questions,
                     admin=Admin(users, acl, permissions),
                     discussions=discussions, notify=notify, search=search,
                     moderation=Moderation(discussions, acl),
