@@ -27,6 +27,9 @@ def restricted(app, make_page):
                       "[[Public]].\n", user="hrperson")
     make_page("Public", "Everyone reads this. Link: [[HR/Secret Plan]].\n")
     services.acl.set_rule("HR", "group:hr", None, actor="test")
+    hr = services.users.by_name("hrperson")  # a question in HR (issue 18) and its answer
+    asked = services.questions.ask(hr, "HR", "Secret Plan question", "ZEBRA-SECRET asked")
+    services.questions.answer(hr, asked.id, "ZEBRA-SECRET answered")
     history = services.catalog.history(SECRET)
     return {"revision": history[0].revision, "old": history[1].revision}
 
@@ -53,7 +56,9 @@ def leaks(text: str) -> list[str]:
 LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags", "/activity",
          "/activity.atom", "/search?q=ZEBRA", "/search?q=secret", "/api/v1/search?q=ZEBRA",
          "/api/v1/search/suggest?q=Secret",
-         "/backlinks/Public", "/api/v1/pages", "/api/v1/pages?prefix=HR"]
+         "/backlinks/Public", "/api/v1/pages", "/api/v1/pages?prefix=HR",
+         "/questions", "/questions?show=open", "/api/v1/questions",
+         "/api/v1/questions?prefix=HR", "/api/v1/search?q=ZEBRA&kind=question"]
 
 
 def test_every_route_hides_the_restricted_page(app, client, restricted):
@@ -93,7 +98,7 @@ def test_every_route_hides_the_restricted_page(app, client, restricted):
     assert {"pages.view", "pages.history", "pages.diff", "pages.blame", "pages.raw",
             "pages.revision", "pages.backlinks", "browse.index", "browse.recent",
             "browse.feed", "browse.tags", "browse.tag", "api.list_pages", "api.history",
-            "api.diff", "api.PageResource"} <= seen
+            "api.diff", "api.PageResource", "questions.index"} <= seen
 
 
 def test_writes_to_the_hidden_page_change_nothing(app, client, restricted):
