@@ -13,9 +13,16 @@ votes, and an option by its label, so a removed option drops its votes.
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
-from wiki.errors import InvalidInput
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wiki import paths
+from wiki.db import Base, Database
+from wiki.errors import InvalidInput, NotFound, PageNotFound, Unauthorized, WikiError
+from wiki.users import Account
 
 MAX_BLOCK_CHARS = 20_000
 MAX_LINE_CHARS = 300
@@ -173,3 +180,198 @@ def _found(index: int, lines: list[str]) -> Found:
         return Found(index, parse("\n".join(lines)), "")
     except PollError as exc:
         return Found(index, None, exc.message)
+
+
+# --- votes ---------------------------------------------------------------------------------
+# Each question of a block is a poll of its own (a survey is several), known by its page and
+# its question's key. A ballot row says who voted in a poll (its primary key is the one-vote
+# guarantee, across worker processes); choices say what was chosen and by whom, except in an
+# anonymous poll, whose choices carry no user: nothing links a person to a choice, so an
+# anonymous vote cannot be changed.
+
+
+class PollRow(Base):
+    __tablename__ = "polls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_key: Mapped[str] = mapped_column(String(300))
+    page_name: Mapped[str] = mapped_column(String(300))
+    question_key: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("page_key", "question_key"),)
+
+
+class PollBallot(Base):
+    __tablename__ = "poll_ballots"
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class PollChoice(Base):
+    __tablename__ = "poll_choices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"),
+                                         index=True)
+    option_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(  # None in an anonymous poll
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+
+
+class PollNotFound(NotFound):
+    """This poll does not exist."""
+
+
+class PollClosed(WikiError):
+    """This poll is closed."""
+
+    status = 409
+    code = "closed"
+
+
+class AlreadyVoted(WikiError):
+    """You voted in this anonymous poll already; an anonymous vote cannot be changed."""
+
+    status = 409
+    code = "already_voted"
+
+
+@dataclass(frozen=True)
+class PollView:
+    id: int
+    index: int  # the block on the page
+    question: str
+    options: tuple[tuple[str, str, int | None], ...]  # (id, label, votes or None)
+    multiple: bool
+    anonymous: bool
+    closes: date | None
+    closed: bool
+    total: int | None
+    my_vote: tuple[str, ...] | None  # None: not voted (or anonymous: voted, unknown)
+    voted: bool
+
+
+class Polls:
+    def __init__(self, db: Database, pages, permissions):
+        self.db = db
+        self.pages = pages
+        self.permissions = permissions
+
+    def _page(self, account: Account, page: str) -> tuple[str, list[Found]]:
+        source = self.pages.source(account, page)  # asks Permissions: hidden looks missing
+        if source.revision is None:
+            raise PageNotFound()
+        return source.name, blocks(source.markdown)
+
+    def polls(self, account: Account, page: str) -> tuple[list[PollView], list[Found]]:
+        """The polls of a page as this account sees them, and the blocks that are invalid."""
+        name, found = self._page(account, page)
+        views = []
+        for block in found:
+            if block.poll is None:
+                continue
+            for question in block.poll.questions:
+                poll_id = self._poll_id(name, question.key)
+                views.append(self._view(account, poll_id, block, question))
+        return views, [b for b in found if b.poll is None]
+
+    def _poll_id(self, name: str, question_key: str) -> int:
+        key = paths.key(name)
+        query = select(PollRow.id).where(PollRow.page_key == key,
+                                         PollRow.question_key == question_key)
+        with self.db.session() as s:
+            found = s.scalar(query)
+        if found is None:
+            try:
+                with self.db.session() as s:
+                    s.add(PollRow(page_key=key, page_name=name, question_key=question_key))
+            except IntegrityError:
+                pass  # another process made it a moment ago
+            with self.db.session() as s:
+                found = s.scalar(query)
+        return found
+
+    @staticmethod
+    def _closed(block: PollBlock) -> bool:
+        return block.closes is not None and datetime.now(UTC).date() > block.closes
+
+    def _view(self, account: Account, poll_id: int, block: Found, question: Question
+              ) -> PollView:
+        poll = block.poll
+        labels = {o.id for o in question.options}
+        with self.db.session() as s:
+            counts = dict(s.execute(select(PollChoice.option_id, func.count())
+                                    .where(PollChoice.poll_id == poll_id)
+                                    .group_by(PollChoice.option_id)).all())
+            voted = account.id is not None and s.get(PollBallot, (poll_id, account.id)) \
+                is not None
+            mine = tuple(s.scalars(select(PollChoice.option_id).where(
+                PollChoice.poll_id == poll_id, PollChoice.user_id == account.id))
+            ) if voted and not poll.anonymous else None
+            total = s.scalar(select(func.count()).select_from(PollBallot)
+                             .where(PollBallot.poll_id == poll_id)) or 0
+        closed = self._closed(poll)
+        shown = voted or closed  # results after voting or after closing
+        return PollView(
+            id=poll_id, index=block.index, question=question.text,
+            options=tuple((o.id, o.label, counts.get(o.id, 0) if shown else None)
+                          for o in question.options),
+            multiple=poll.multiple, anonymous=poll.anonymous, closes=poll.closes,
+            closed=closed, total=total if shown else None,
+            my_vote=tuple(m for m in mine if m in labels) if mine is not None else None,
+            voted=voted)
+
+    def vote(self, account: Account, poll_id, options) -> PollView:
+        """Vote (or change a named vote); each option an id of the poll as the page has it
+        now. Closed polls, unknown options, several on a single-choice poll: refused."""
+        self.permissions.require_read(account)
+        if not isinstance(poll_id, int) or isinstance(poll_id, bool) or not 0 < poll_id < 2**63:
+            raise PollNotFound()
+        with self.db.session() as s:
+            row = s.get(PollRow, poll_id)
+            name = row.page_name if row else None
+            question_key = row.question_key if row else ""
+        if name is None:
+            self.permissions.refuse_unseen(account)
+            raise PollNotFound()
+        try:
+            name, found = self._page(account, name)
+        except NotFound:
+            raise PollNotFound() from None
+        block, question = next(((b, q) for b in found if b.poll for q in b.poll.questions
+                                if q.key == question_key), (None, None))
+        if block is None or question is None:
+            raise PollNotFound()
+        if account.is_anonymous:
+            raise Unauthorized("Log in to vote.")
+        if not isinstance(options, list) or not all(isinstance(o, str) for o in options) \
+                or not options:
+            raise InvalidInput("Choose at least one option.")
+        chosen = list(dict.fromkeys(options))
+        if any(o not in {opt.id for opt in question.options} for o in chosen):
+            raise InvalidInput("That option is not in this poll.")
+        if len(chosen) > 1 and not block.poll.multiple:
+            raise InvalidInput("This poll takes one choice.")
+        if self._closed(block.poll):
+            raise PollClosed()
+        anonymous = block.poll.anonymous
+        try:
+            with self.db.session() as s:
+                s.add(PollBallot(poll_id=poll_id, user_id=account.id))
+                s.flush()
+                s.add_all(PollChoice(poll_id=poll_id, option_id=o,
+                                     user_id=None if anonymous else account.id) for o in chosen)
+        except IntegrityError:
+            if anonymous:
+                raise AlreadyVoted() from None
+            with self.db.session() as s:  # a change of a named vote: replace the choices
+                ballot = s.scalar(select(PollBallot).where(
+                    PollBallot.poll_id == poll_id, PollBallot.user_id == account.id)
+                    .with_for_update())
+                if ballot is None:
+                    raise PollNotFound() from None
+                s.execute(delete(PollChoice).where(PollChoice.poll_id == poll_id,
+                                                   PollChoice.user_id == account.id))
+                s.add_all(PollChoice(poll_id=poll_id, option_id=o, user_id=account.id)
+                          for o in chosen)
+        return self._view(account, poll_id, block, question)

@@ -16,6 +16,7 @@ from wiki.moderation import Moderation
 from wiki.notify import Notify
 from wiki.pages import Pages
 from wiki.permissions import Permissions
+from wiki.polls import Polls
 from wiki.questions import Questions
 from wiki.render import Renderer
 from wiki.repo import Repository
@@ -45,6 +46,7 @@ class Services:
     search: Search
     attachments: Attachments
     questions: Questions
+    polls: Polls
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -80,6 +82,7 @@ def build_services(settings: config.Settings) -> Services:
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
                     users=users, acl=acl, permissions=permissions, pages=pages,
                     attachments=attachments, questions=questions,
+                    polls=Polls(db, pages, permissions),
                     admin=Admin(users, acl, permissions),
                     discussions=discussions, notify=notify, search=search,
                     moderation=Moderation(discussions, acl),

@@ -172,3 +172,62 @@ def to_page(body, question_id):
     """Turn a solved question into a page (editors); the answer's author is credited."""
     name, revision = services().questions.to_page(_writer(), question_id, body["path"])
     return {"path": name, "revision": revision}, 201
+
+
+# --- polls (```poll blocks in pages) -----------------------------------------------------------
+
+class PollQuery(Schema):
+    page = fields.String(required=True)
+
+
+class PollOption(Schema):
+    id = fields.String()
+    label = fields.String()
+    votes = fields.Integer(allow_none=True)  # null until the caller voted or the poll closed
+
+
+class PollSchema(Schema):
+    id = fields.Integer()
+    question = fields.String()
+    options = fields.List(fields.Nested(PollOption))
+    multiple = fields.Boolean()
+    anonymous = fields.Boolean()
+    closes = fields.Date(allow_none=True)
+    closed = fields.Boolean()
+    total = fields.Integer(allow_none=True)
+    my_vote = fields.List(fields.String(), allow_none=True)
+
+
+class PollList(Schema):
+    polls = fields.List(fields.Nested(PollSchema))
+    errors = fields.List(fields.String())  # blocks that are not valid polls, with the reason
+
+
+class PollVote(Schema):
+    options = fields.List(fields.String(), required=True)
+
+
+def _poll(p) -> dict:
+    return {"id": p.id, "question": p.question,
+            "options": [{"id": i, "label": label, "votes": votes}
+                        for i, label, votes in p.options],
+            "multiple": p.multiple, "anonymous": p.anonymous, "closes": p.closes,
+            "closed": p.closed, "total": p.total,
+            "my_vote": list(p.my_vote) if p.my_vote is not None else None}
+
+
+@bp.route("/polls")
+@bp.arguments(PollQuery, location="query")
+@bp.response(200, PollList)
+def list_polls(query):
+    """The polls written in a page (results only after voting or closing)."""
+    polls, invalid = services().polls.polls(_reader(), query["page"])
+    return {"polls": [_poll(p) for p in polls], "errors": [b.error for b in invalid]}
+
+
+@bp.route("/polls/<int:poll_id>/vote", methods=["POST"])
+@bp.arguments(PollVote)
+@bp.response(200, PollSchema)
+def vote_poll(body, poll_id):
+    """Vote in a poll (a named vote can be changed until it closes); 409 once closed."""
+    return _poll(services().polls.vote(_writer(), poll_id, body["options"]))

@@ -1,4 +1,4 @@
-"""questions, answers and answer votes (issue 18)
+"""questions, answers and answer votes; poll votes (issue 18)
 
 Revision ID: 0007
 Revises: 0004
@@ -58,8 +58,41 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("answer_id", "user_id"),
     )
 
+    op.create_table(
+        "polls",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("page_key", sa.String(length=300), nullable=False),
+        sa.Column("page_name", sa.String(length=300), nullable=False),
+        sa.Column("question_key", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("page_key", "question_key"),
+    )
+    op.create_table(
+        "poll_ballots",
+        sa.Column("poll_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["poll_id"], ["polls.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("poll_id", "user_id"),
+    )
+    op.create_table(
+        "poll_choices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("poll_id", sa.Integer(), nullable=False),
+        sa.Column("option_id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["poll_id"], ["polls.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_poll_choices_poll_id", "poll_choices", ["poll_id"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_poll_choices_poll_id", table_name="poll_choices")
+    op.drop_table("poll_choices")
+    op.drop_table("poll_ballots")
+    op.drop_table("polls")
     op.drop_table("answer_votes")
     op.drop_index("ix_answers_question", table_name="answers")
     op.drop_table("answers")
