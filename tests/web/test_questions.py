@@ -230,3 +230,14 @@ def test_parallel_votes_count_once(wiki, app):
         t.join()
     assert errors == []
     assert wiki.questions.question(editor, question.id).answers[0].votes == 1
+
+
+def test_a_wiki_wide_question_is_found_on_the_search_page(client, auth, wiki):
+    wiki.search.rebuild()
+    question = wiki.questions.ask(user(wiki, "reader"), "", "Coffee WOMBAT beans", "Who?")
+    auth.login("editor")
+    response = client.get("/search?q=WOMBAT")
+    assert response.status_code == 200
+    assert f'href="/question/{question.id}"' in response.get_data(as_text=True)
+    [hit] = client.get("/api/v1/search?q=WOMBAT").get_json()["results"]
+    assert hit["url"].endswith(f"/question/{question.id}") and hit["page_url"] is None
