@@ -67,6 +67,9 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     from wiki.views import freshness as freshness_views
 
     freshness_views.init_app(app)
+    from wiki.views import questions as question_views
+
+    app.register_blueprint(question_views.bp)
     api.init_app(app)
     from wiki.views import git as git_views
 

@@ -36,7 +36,8 @@ EMAIL_MODES = ("immediately", "daily", "never")
 SMTP_TIMEOUT = 20
 INBOX_LIMIT = 200
 KINDS = ("mention", "comment", "edit", "report", "pending",
-         "flag", "flag_closed", "review")  # the last three: wiki/freshness.py (issue 16)
+         "flag", "flag_closed", "review",  # wiki/freshness.py (issue 16)
+         "question", "answer")  # wiki/questions.py (issue 18)
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,9 @@ def _line(item: Item) -> str:
         return f"{item.actor} changed {item.page_name}; your flag is closed"
     if item.kind == "review":
         return f"Pages to review: {item.summary}"
+    if item.kind in ("question", "answer"):  # issue 18: comment_id holds the question's id
+        verb = "asked" if item.kind == "question" else "answered"
+        return f"{item.actor} {verb} \"{item.summary}\""
     return f"{item.actor} changed {item.page_name}"
 
 
@@ -396,6 +400,8 @@ def _link(item: Item) -> str:
         return "/moderation"
     if item.kind == "review":
         return "/reports/freshness?owner=mine"
+    if item.kind in ("question", "answer"):
+        return f"/question/{item.comment_id}"
     if item.thread_id:
         return f"/thread/{item.thread_id}" + (f"#c{item.comment_id}" if item.comment_id else "")
     return "/wiki/" + quote(item.page_name)

@@ -18,6 +18,8 @@ from wiki.notify import Notify
 from wiki.page_templates import NewPages
 from wiki.pages import Pages
 from wiki.permissions import Permissions
+from wiki.polls import Polls
+from wiki.questions import Questions
 from wiki.render import Renderer
 from wiki.repo import Repository
 from wiki.search import Search
@@ -49,6 +51,8 @@ class Services:
     tree: Tree
     new_pages: NewPages
     freshness: FreshnessService
+    questions: Questions
+    polls: Polls
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -79,9 +83,16 @@ def build_services(settings: config.Settings) -> Services:
     freshness = FreshnessService(db, repo, catalog, users, acl, permissions, notify)
     catalog.listeners.append(freshness.on_catalog_change)  # owners, reviews; closes flags
     pages.text_checks.append(freshness.check_text)  # a bad owner or interval: 400, no commit
+    questions = Questions(db, catalog, renderer, permissions, acl, users,
+                          settings.max_comment_chars)
+    # Questions' notifications: the question's id rides in comment_id (no thread).
+    questions.on_notify.append(lambda kind, ids, ns, qid, actor, summary: notify._notify(
+        ids, kind, ns, None, qid, actor, summary))
+    search.index_questions(questions)
     return Services(settings=settings, db=db, repo=repo, renderer=renderer, catalog=catalog,
                     users=users, acl=acl, permissions=permissions, pages=pages,
-                    attachments=attachments, freshness=freshness,
+                    attachments=attachments, freshness=freshness, questions=questions,
+                    polls=Polls(db, pages, permissions),
                     new_pages=NewPages(pages, catalog, permissions),
                     admin=Admin(users, acl, permissions),
                     discussions=discussions, notify=notify, search=search,

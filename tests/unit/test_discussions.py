@@ -430,6 +430,7 @@ def test_the_migrations_build_the_schema_the_models_describe(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    import wiki.services  # noqa: F401 - every module's models (questions, polls) registered
     from wiki.db import Base, Database
 
     db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")

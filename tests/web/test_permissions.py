@@ -27,6 +27,9 @@ def restricted(app, make_page):
                       "[[Public]].\n", user="hrperson")
     make_page("Public", "Everyone reads this. Link: [[HR/Secret Plan]].\n")
     services.acl.set_rule("HR", "group:hr", None, actor="test")
+    hr = services.users.by_name("hrperson")  # a question in HR (issue 18) and its answer
+    asked = services.questions.ask(hr, "HR", "Secret Plan question", "ZEBRA-SECRET asked")
+    services.questions.answer(hr, asked.id, "ZEBRA-SECRET answered")
     history = services.catalog.history(SECRET)
     return {"revision": history[0].revision, "old": history[1].revision}
 
@@ -58,7 +61,9 @@ LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags", "/activity",
          "/reports/freshness", "/reports/freshness?prefix=HR", "/reports/links",
          "/reports/links?prefix=HR", "/api/v1/reports/freshness",
          "/api/v1/reports/freshness?prefix=HR", "/api/v1/reports/links",
-         "/api/v1/reports/links?prefix=HR"]
+         "/api/v1/reports/links?prefix=HR",
+         "/questions", "/questions?show=open", "/api/v1/questions",
+         "/api/v1/questions?prefix=HR", "/api/v1/search?q=ZEBRA&kind=question"]
 
 
 def test_every_route_hides_the_restricted_page(app, client, restricted):
@@ -104,7 +109,8 @@ def test_every_route_hides_the_restricted_page(app, client, restricted):
             "browse.feed", "browse.tags", "browse.tag", "api.list_pages", "api.history",
             "api.diff", "api.PageResource", "browse.tree",
             "freshness.report", "freshness.links",
-            "api_freshness.freshness_report", "api_freshness.links_report"} <= seen
+            "api_freshness.freshness_report", "api_freshness.links_report",
+            "questions.index"} <= seen
 
 
 def test_writes_to_the_hidden_page_change_nothing(app, client, restricted):

@@ -45,6 +45,23 @@ class Search:
         self.documents.attachments = attachments
         discussions.listeners.append(self.on_thread_change)
 
+    def index_questions(self, questions) -> None:
+        """Index questions with their answers too (kind `question`, issue 18)."""
+        self.index.questions = questions
+        questions.listeners.append(self.on_question_change)
+
+    def on_question_change(self, question_id: int) -> None:
+        """Questions listener: re-index one question right away, like a thread."""
+        questions = self.index.questions
+        if questions is None or self.index.current() is None:
+            return  # no index yet: the first search builds it with every question
+        try:
+            self.index.put_question(question_id, questions.document(question_id))
+        except IndexUnavailable:
+            pass
+        except Exception:
+            log.exception("the search index could not follow question %s", question_id)
+
     def _analyzers(self) -> Analysis:
         """The analyzers, built on first use (nothing happens at import or at start-up, and a
         wiki that never searches never builds them)."""

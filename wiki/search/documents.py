@@ -27,10 +27,11 @@ from wiki.search.analysis import LANGS, SECTION, Analysis, WordPositions
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "kennis-search-6"  # bump when fields or analysis change: forces a rebuild
-KINDS = ("page", "discussion", "attachment")
+KINDS = ("page", "discussion", "attachment", "question")
 # Keys of threads and files; page keys never hold a colon (wiki/paths.py refuses it).
 THREAD_PREFIX = "thread:"
 FILE_PREFIX = "file:"
+QUESTION_PREFIX = "question:"
 MAX_TEXT_CHARS = 100_000  # of a page's plain text kept for snippets
 
 
@@ -169,6 +170,30 @@ class Documents:
                              thread.title, text, "", thread.updated)
         return {**doc, "key": f"{THREAD_PREFIX}{thread.id}", "kind": "discussion",
                 "ref": str(thread.id)}
+
+    def question(self, question) -> dict:
+        """A question (wiki.questions.QuestionDocument) with its answers as text. It sits in
+        its namespace (`within`), so the read filter treats it like the namespace's pages; a
+        solved one shows "Answered" and the accepted answer's first lines as its text."""
+        lang = self.default_language
+        text = _plain(self.renderer.render(question.text).html) if question.text else ""
+        key = paths.key(question.namespace) if question.namespace else ""
+        shown = text
+        if question.accepted:
+            answer = _plain(self.renderer.render(question.accepted).html)
+            shown = "Answered: " + " ".join(answer.split("\n")[:3])
+        doc = {
+            "key": f"{QUESTION_PREFIX}{question.id}", "kind": "question",
+            "ref": str(question.id), "path": question.namespace, "title": question.title,
+            "text": shown[:MAX_TEXT_CHARS], "lang": lang,
+            "ns": question.namespace.split("/", 1)[0],
+            "within": "\n".join([*_ancestors(key), key]) if key else "",
+            "tags": " ".join(question.tags), "author": question.author,
+            "author_id": question.author, "updated": naive_utc(question.updated),
+            "spell": f"{question.title}\n{text}", f"title_{lang}": question.title,
+            f"all_{lang}": sections(question.title, text),
+        }
+        return doc
 
     def file(self, path: str, blob: str, author: str, updated: datetime | None,
                        langs: dict[str, str] | None = None) -> dict:

@@ -37,6 +37,7 @@ from wiki.locks import file_lock
 from wiki.search.analysis import LANGS, Analysis
 from wiki.search.documents import (
     FILE_PREFIX,
+    QUESTION_PREFIX,
     SCHEMA_VERSION,
     THREAD_PREFIX,
     Documents,
@@ -112,6 +113,7 @@ class Index:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._rebuilding = threading.Event()
+        self.questions = None  # wiki.questions.Questions (see Search.index_questions)
         self.discussions = None  # wiki.discussions.Discussions: threads (see Search.index_also)
 
     # --- setup ---------------------------------------------------------------------------
@@ -346,6 +348,23 @@ class Index:
             finally:
                 ix.close()
 
+    def put_question(self, question_id: int, question) -> None:
+        """Write one question's document (wiki.questions.QuestionDocument), or remove it."""
+        with file_lock(self.lock_path, timeout=WRITER_TIMEOUT):
+            ix = self._open()
+            try:
+                writer = ix.writer(timeout=WRITER_TIMEOUT, delay=0.05)
+                try:
+                    writer.delete_by_term("key", f"{QUESTION_PREFIX}{question_id}")
+                    if question is not None:
+                        writer.add_document(**self.documents.question(question))
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit()
+            finally:
+                ix.close()
+
     def _note_thread(self, thread_id: int) -> None:
         """Append to the journal of a running rebuild (it exists only then; under the lock)."""
         with contextlib.suppress(OSError):
@@ -428,6 +447,9 @@ class Index:
         return len(infos)
 
     def _add_threads_and_files(self, writer, head: str | None, infos, langs) -> None:
+        if self.questions is not None:
+            for question in self.questions.all_for_index():
+                writer.add_document(**self.documents.question(question))
         if self.discussions is not None:
             for thread in self.discussions.all_threads_for_index():
                 writer.add_document(**self.documents.thread(thread, langs))

@@ -68,6 +68,7 @@ class Hit:
     author: str
     thread_id: int | None = None  # kind "discussion": the thread (path is its page)
     file_path: str = ""  # kind "attachment": the file in the repository (path is its page)
+    question_id: int | None = None  # kind "question" (path is its namespace)
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,8 @@ class Ranking:
                    tags=tuple(t for t in (stored.get("tags") or "").split() if t),
                    author=stored.get("author", ""),
                    thread_id=int(ref) if kind == "discussion" and ref.isdigit() else None,
-                   file_path=ref if kind == "attachment" else "")
+                   file_path=ref if kind == "attachment" else "",
+                   question_id=int(ref) if kind == "question" and ref.isdigit() else None)
 
     def _snippet(self, text: str, lang: str, terms: Iterable[str]) -> str:
         """Escaped text around the best hits, with <mark> around each hit."""

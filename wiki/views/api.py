@@ -125,6 +125,9 @@ def init_app(app) -> None:
     from wiki.views import api_freshness
 
     api_freshness.init_app(app, api)
+    from wiki.views import api_questions
+
+    api_questions.init_app(app, api)
 
 
 # --- schemas ---------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ class ResultSchema(Schema):
     updated = fields.DateTime(allow_none=True)
     kind = fields.String(metadata={"description": "page, discussion or attachment."})
     url = fields.String(metadata={"description": "The page, thread or file."})
-    page_url = fields.String(metadata={"description": "The page (of a thread or file)."})
+    page_url = fields.String(allow_none=True,
+                             metadata={"description": "The page (of a thread or file)."})
 
 
 class FacetSchema(Schema):
@@ -85,7 +86,8 @@ def search(query):
         "total": found.total,
         "results": [{"path": h.path, "title": h.title, "snippet": h.snippet, "score": h.score,
                      "updated": h.updated, "kind": h.kind, "url": hit_url(h, external=True),
-                     "page_url": url_for("pages.view", name=h.path, _external=True)}
+                     "page_url": url_for("pages.view", name=h.path, _external=True)
+                     if h.path else None}
                     for h in found.hits],
         "suggestion": found.suggestion, "partial": found.partial, "indexing": found.indexing,
         "facets": {name: [{"value": v, "count": n} for v, n in items]

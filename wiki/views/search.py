@@ -22,6 +22,8 @@ def hit_url(hit: Hit, external: bool = False) -> str:
     """Where a result leads: the page, the discussion thread or the attached file."""
     if hit.kind == "discussion" and hit.thread_id is not None:
         return url_for("discussions.thread", thread_id=hit.thread_id, _external=external)
+    if hit.kind == "question" and hit.question_id is not None:  # issue 18
+        return url_for("questions.question", question_id=hit.question_id, _external=external)
     if hit.kind == "attachment" and hit.file_path:
         return url_for("attachments.file", path=hit.file_path, _external=external)
     return url_for("pages.view", name=hit.path, _external=external)
