@@ -9,6 +9,7 @@ import functools
 import ipaddress
 import os
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class Settings:
     smtp_password: str = _setting("", "Password for the SMTP server.")
     smtp_starttls: bool = _setting(False, "Switch the SMTP connection to TLS with STARTTLS before logging in.")
     max_comment_chars: int = _setting(20000, "Longest discussion comment, in characters.")
+    timezone: str = _setting("Europe/Amsterdam", "Time zone (IANA name) of event times typed without one; events are stored in UTC with their zone.")
     thread_approval_prefixes: str = _setting("", "Comma-separated namespaces or pages (e.g. `HR, Board/Minutes`) where a new discussion waits for a moderator's approval before others see it; empty: none.")
 
     @property
@@ -142,6 +144,14 @@ class SettingsError(ValueError):
     pass
 
 
+def _known_zone(name) -> bool:
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _convert(name: str, kind: str, value):
     if value is None:
         return None
@@ -196,6 +206,8 @@ def load(home: str | os.PathLike | None = None, environ=None, **overrides) -> Se
         raise SettingsError("setting default_language: must be en or nl")
     if values.get("proxy_auth_role", "editor") not in {"reader", "editor", "admin"}:
         raise SettingsError("setting proxy_auth_role: must be reader, editor or admin")
+    if not _known_zone(values.get("timezone", "Europe/Amsterdam")):
+        raise SettingsError("setting timezone: not a known IANA time zone (e.g. Europe/Amsterdam)")
     for name in ("trusted_proxies", "proxy_auth_trusted"):
         try:
             networks(values.get(name, ""))

@@ -11,6 +11,7 @@ from wiki.attachments import Attachments
 from wiki.catalog import Catalog
 from wiki.db import Database
 from wiki.discussions import Discussions
+from wiki.events import Events
 from wiki.feeds import FeedTokens
 from wiki.moderation import Moderation
 from wiki.notify import Notify
@@ -43,6 +44,7 @@ class Services:
     admin: Admin
     search: Search
     attachments: Attachments
+    events: Events
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -76,4 +78,5 @@ def build_services(settings: config.Settings) -> Services:
                     discussions=discussions, notify=notify, search=search,
                     moderation=Moderation(discussions, acl),
                     activity=Activity(db, pages, permissions, acl),
-                    feeds=FeedTokens(db, users, audit=acl.record))
+                    feeds=FeedTokens(db, users, audit=acl.record),
+                    events=Events(db, catalog, renderer, permissions, settings.timezone))
