@@ -61,6 +61,9 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     from wiki.views import attachments as attachment_views
 
     attachment_views.init_app(app)
+    from wiki.views import agenda as agenda_views
+
+    agenda_views.init_app(app)
     api.init_app(app)
     from wiki.views import git as git_views
 

@@ -6,6 +6,7 @@ existence (a hidden page must answer exactly like a missing one).
 """
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -27,6 +28,10 @@ def restricted(app, make_page):
                       "[[Public]].\n", user="hrperson")
     make_page("Public", "Everyone reads this. Link: [[HR/Secret Plan]].\n")
     services.acl.set_rule("HR", "group:hr", None, actor="test")
+    soon = datetime.now(UTC) + timedelta(days=1)
+    services.events.create(services.users.by_name("hrperson"), {
+        "namespace": "HR", "title": "Secret Plan review", "description": "ZEBRA-SECRET",
+        "start": soon.isoformat(), "end": (soon + timedelta(hours=1)).isoformat()})
     history = services.catalog.history(SECRET)
     return {"revision": history[0].revision, "old": history[1].revision}
 
@@ -53,7 +58,8 @@ def leaks(text: str) -> list[str]:
 LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags", "/activity",
          "/activity.atom", "/search?q=ZEBRA", "/search?q=secret", "/api/v1/search?q=ZEBRA",
          "/api/v1/search/suggest?q=Secret",
-         "/backlinks/Public", "/api/v1/pages", "/api/v1/pages?prefix=HR"]
+         "/backlinks/Public", "/api/v1/pages", "/api/v1/pages?prefix=HR",
+         "/calendar", "/calendar.ics", "/api/v1/events", "/api/v1/events?prefix=HR"]
 
 
 def test_every_route_hides_the_restricted_page(app, client, restricted):

@@ -122,6 +122,9 @@ def init_app(app) -> None:
     from wiki.views import api_search
 
     api_search.init_app(app, api)
+    from wiki.views import api_events
+
+    api_events.init_app(app, api)
 
 
 # --- schemas ---------------------------------------------------------------------------------
