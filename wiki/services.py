@@ -20,6 +20,7 @@ from wiki.permissions import Permissions
 from wiki.render import Renderer
 from wiki.repo import Repository
 from wiki.search import Search
+from wiki.updates import Updates
 from wiki.users import Users
 
 
@@ -45,6 +46,7 @@ class Services:
     search: Search
     attachments: Attachments
     events: Events
+    updates: Updates
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -79,4 +81,5 @@ def build_services(settings: config.Settings) -> Services:
                     moderation=Moderation(discussions, acl),
                     activity=Activity(db, pages, permissions, acl),
                     feeds=FeedTokens(db, users, audit=acl.record),
-                    events=Events(db, catalog, renderer, permissions, settings.timezone))
+                    events=Events(db, catalog, renderer, permissions, settings.timezone),
+                    updates=Updates(db, renderer, permissions))

@@ -32,6 +32,8 @@ def restricted(app, make_page):
     services.events.create(services.users.by_name("hrperson"), {
         "namespace": "HR", "title": "Secret Plan review", "description": "ZEBRA-SECRET",
         "start": soon.isoformat(), "end": (soon + timedelta(hours=1)).isoformat()})
+    services.updates.post(services.users.by_name("hrperson"), "Secret Plan #secret-tag ZEBRA",
+                          "HR")
     history = services.catalog.history(SECRET)
     return {"revision": history[0].revision, "old": history[1].revision}
 
@@ -59,7 +61,8 @@ LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags", "/activity",
          "/activity.atom", "/search?q=ZEBRA", "/search?q=secret", "/api/v1/search?q=ZEBRA",
          "/api/v1/search/suggest?q=Secret",
          "/backlinks/Public", "/api/v1/pages", "/api/v1/pages?prefix=HR",
-         "/calendar", "/calendar.ics", "/api/v1/events", "/api/v1/events?prefix=HR"]
+         "/calendar", "/calendar.ics", "/api/v1/events", "/api/v1/events?prefix=HR",
+         "/api/v1/updates", "/api/v1/updates?prefix=HR", "/api/v1/updates?tag=secret-tag"]
 
 
 def test_every_route_hides_the_restricted_page(app, client, restricted):
