@@ -64,6 +64,9 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     from wiki.views import agenda as agenda_views
 
     agenda_views.init_app(app)
+    from wiki.views import updates as update_views
+
+    update_views.init_app(app)
     api.init_app(app)
     from wiki.views import git as git_views
 

@@ -62,7 +62,8 @@ LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags", "/activity",
          "/api/v1/search/suggest?q=Secret",
          "/backlinks/Public", "/api/v1/pages", "/api/v1/pages?prefix=HR",
          "/calendar", "/calendar.ics", "/api/v1/events", "/api/v1/events?prefix=HR",
-         "/api/v1/updates", "/api/v1/updates?prefix=HR", "/api/v1/updates?tag=secret-tag"]
+         "/api/v1/updates", "/api/v1/updates?prefix=HR", "/api/v1/updates?tag=secret-tag",
+         "/updates", "/updates?prefix=HR"]
 
 
 def test_every_route_hides_the_restricted_page(app, client, restricted):
@@ -92,6 +93,8 @@ def test_every_route_hides_the_restricted_page(app, client, restricted):
         assert response.status_code == 200, url
         assert leaks(response.get_data(as_text=True)) == [], url
     tagged = client.get("/tag/secret-tag").get_data(as_text=True)  # echoes the typed tag
+    assert "Secret Plan" not in tagged and "ZEBRA" not in tagged
+    tagged = client.get("/updates?tag=secret-tag").get_data(as_text=True)  # echoes it too
     assert "Secret Plan" not in tagged and "ZEBRA" not in tagged
     # Public's own text names the page (its author wrote the link); that the page exists
     # must not show: the link looks like one to a missing page.

@@ -84,3 +84,17 @@ def test_team_posts_never_reach_an_outsider(client, hr, token):
         assert response.status_code == 404, (method, suffix)
     assert client.post("/api/v1/updates", json={"body": "in", "namespace": "HR"},
                        headers=bearer(token)).status_code == 404
+
+
+def test_the_stream_page_posts_and_likes(client, auth):
+    auth.login("editor")
+    from tests.conftest import post_form
+
+    assert post_form(client, "/updates", {"body": "Coffee machine fixed #office"}
+                     ).status_code == 302
+    page = client.get("/updates?tag=office").get_data(as_text=True)
+    assert "Coffee machine fixed" in page and 'href="/updates?tag=office"' in page
+    assert post_form(client, "/updates", {"body": ""}).status_code == 400
+    update_id = client.get("/api/v1/updates").json["updates"][0]["id"]
+    post_form(client, f"/updates/{update_id}/like", {"next": "/updates"})
+    assert client.get("/api/v1/updates").json["updates"][0]["likes"] == 1
