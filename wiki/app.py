@@ -70,6 +70,12 @@ def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     from wiki.views import questions as question_views
 
     app.register_blueprint(question_views.bp)
+    from wiki.views import agenda as agenda_views
+
+    agenda_views.init_app(app)
+    from wiki.views import updates as update_views
+
+    update_views.init_app(app)
     api.init_app(app)
     from wiki.views import git as git_views
 

@@ -9,6 +9,7 @@ import functools
 import ipaddress
 import os
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -65,6 +66,7 @@ class Settings:
     metrics_token: str = _setting("", "Bearer token a scraper sends to read `/metrics` (`Authorization: Bearer TOKEN`); empty: only `metrics_allow` addresses.")
     metrics_allow: str = _setting("", "Comma-separated addresses or networks (CIDR) that may read `/metrics` without the token; empty: none.")
     max_comment_chars: int = _setting(20000, "Longest discussion comment, in characters.")
+    timezone: str = _setting("Europe/Amsterdam", "Time zone (IANA name) of event times typed without one; events are stored in UTC with their zone.")
     thread_approval_prefixes: str = _setting("", "Comma-separated namespaces or pages (e.g. `HR, Board/Minutes`) where a new discussion waits for a moderator's approval before others see it; empty: none.")
 
     @property
@@ -145,6 +147,14 @@ class SettingsError(ValueError):
     pass
 
 
+def _known_zone(name) -> bool:
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _convert(name: str, kind: str, value):
     if value is None:
         return None
@@ -199,6 +209,8 @@ def load(home: str | os.PathLike | None = None, environ=None, **overrides) -> Se
         raise SettingsError("setting default_language: must be en or nl")
     if values.get("proxy_auth_role", "editor") not in {"reader", "editor", "admin"}:
         raise SettingsError("setting proxy_auth_role: must be reader, editor or admin")
+    if not _known_zone(values.get("timezone", "Europe/Amsterdam")):
+        raise SettingsError("setting timezone: not a known IANA time zone (e.g. Europe/Amsterdam)")
     for name in ("trusted_proxies", "proxy_auth_trusted"):
         try:
             networks(values.get(name, ""))

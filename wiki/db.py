@@ -284,6 +284,90 @@ class ReviewReminder(Base):
     page_key: Mapped[str] = mapped_column(String(300), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
     review_by: Mapped[str] = mapped_column(String(16))
+# --- agenda: events and their answers, short updates (wiki/events.py, wiki/updates.py) --------
+
+class EventRow(Base):
+    """An event of a namespace (`scope_kind` "namespace"; "" is the whole wiki) or of a page.
+
+    `start`/`end` are UTC; `tz` is the zone its times were typed in, which repetitions keep
+    (a weekly 09:00 stays 09:00 local across daylight-saving changes). All-day events run
+    from local midnight of the first day to local midnight after the last."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_key: Mapped[str] = mapped_column(String(300))
+    scope_name: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(200))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    tz: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    recurrence: Mapped[str] = mapped_column(String(500), default="")  # an RRULE value
+    exceptions: Mapped[str] = mapped_column(Text, default="")  # local dates, comma separated
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    agenda_page: Mapped[str] = mapped_column(String(300), default="")
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_events_scope", "scope_key", "start"),
+                      Index("ix_events_agenda", "agenda_page"))
+
+
+class EventAnswer(Base):
+    """One person's RSVP to an event (all its occurrences): yes, maybe or no."""
+
+    __tablename__ = "event_answers"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[str] = mapped_column(String(8))
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UpdateRow(Base):
+    """A short post to the whole wiki (`namespace` "") or to a namespace; replies point to
+    their post (one level). Deleted posts keep their place for their replies."""
+
+    __tablename__ = "updates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace_key: Mapped[str] = mapped_column(String(300), default="")
+    namespace: Mapped[str] = mapped_column(String(300), default="")
+    reply_to: Mapped[int | None] = mapped_column(ForeignKey("updates.id"), nullable=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_updates_namespace", "namespace_key", "id"),
+                      Index("ix_updates_reply", "reply_to", "id"))
+
+
+class UpdateTag(Base):
+    __tablename__ = "update_tags"
+    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+    __table_args__ = (Index("ix_update_tags_tag", "tag"),)
+
+
+class UpdateLike(Base):
+    __tablename__ = "update_likes"
+    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
 
 
 # --- derived data: rebuilt from git by `wiki reindex`, never edited by hand -------------------

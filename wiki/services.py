@@ -11,6 +11,7 @@ from wiki.attachments import Attachments
 from wiki.catalog import Catalog
 from wiki.db import Database
 from wiki.discussions import Discussions
+from wiki.events import Events
 from wiki.feeds import FeedTokens
 from wiki.freshness import FreshnessService
 from wiki.moderation import Moderation
@@ -24,6 +25,7 @@ from wiki.render import Renderer
 from wiki.repo import Repository
 from wiki.search import Search
 from wiki.tree import Tree
+from wiki.updates import Updates
 from wiki.users import Users
 
 
@@ -53,6 +55,8 @@ class Services:
     freshness: FreshnessService
     questions: Questions
     polls: Polls
+    events: Events
+    updates: Updates
 
 
 def build_services(settings: config.Settings) -> Services:
@@ -99,4 +103,6 @@ def build_services(settings: config.Settings) -> Services:
                     moderation=Moderation(discussions, acl),
                     activity=Activity(db, pages, permissions, acl),
                     feeds=FeedTokens(db, users, audit=acl.record),
-                    tree=Tree(db, catalog, permissions))
+                    tree=Tree(db, catalog, permissions),
+                    events=Events(db, catalog, renderer, permissions, settings.timezone),
+                    updates=Updates(db, renderer, permissions))

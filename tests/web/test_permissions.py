@@ -6,6 +6,7 @@ existence (a hidden page must answer exactly like a missing one).
 """
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,6 +31,12 @@ def restricted(app, make_page):
     hr = services.users.by_name("hrperson")  # a question in HR (issue 18) and its answer
     asked = services.questions.ask(hr, "HR", "Secret Plan question", "ZEBRA-SECRET asked")
     services.questions.answer(hr, asked.id, "ZEBRA-SECRET answered")
+    soon = datetime.now(UTC) + timedelta(days=1)
+    services.events.create(services.users.by_name("hrperson"), {
+        "namespace": "HR", "title": "Secret Plan review", "description": "ZEBRA-SECRET",
+        "start": soon.isoformat(), "end": (soon + timedelta(hours=1)).isoformat()})
+    services.updates.post(services.users.by_name("hrperson"), "Secret Plan #secret-tag ZEBRA",
+                          "HR")
     history = services.catalog.history(SECRET)
     return {"revision": history[0].revision, "old": history[1].revision}
 
@@ -63,7 +70,10 @@ LISTS = ["/index", "/index/HR", "/recent", "/recent.atom", "/tags", "/activity",
          "/api/v1/reports/freshness?prefix=HR", "/api/v1/reports/links",
          "/api/v1/reports/links?prefix=HR",
          "/questions", "/questions?show=open", "/api/v1/questions",
-         "/api/v1/questions?prefix=HR", "/api/v1/search?q=ZEBRA&kind=question"]
+         "/api/v1/questions?prefix=HR", "/api/v1/search?q=ZEBRA&kind=question",
+         "/calendar", "/calendar.ics", "/api/v1/events", "/api/v1/events?prefix=HR",
+         "/api/v1/updates", "/api/v1/updates?prefix=HR", "/api/v1/updates?tag=secret-tag",
+         "/updates", "/updates?prefix=HR"]
 
 
 def test_every_route_hides_the_restricted_page(app, client, restricted):
@@ -97,6 +107,8 @@ def test_every_route_hides_the_restricted_page(app, client, restricted):
         assert response.status_code == 200, url
         assert leaks(response.get_data(as_text=True)) == [], url
     tagged = client.get("/tag/secret-tag").get_data(as_text=True)  # echoes the typed tag
+    assert "Secret Plan" not in tagged and "ZEBRA" not in tagged
+    tagged = client.get("/updates?tag=secret-tag").get_data(as_text=True)  # echoes it too
     assert "Secret Plan" not in tagged and "ZEBRA" not in tagged
     # Public's own text names the page (its author wrote the link); that the page exists
     # must not show: the link looks like one to a missing page.

@@ -128,6 +128,12 @@ def init_app(app) -> None:
     from wiki.views import api_questions
 
     api_questions.init_app(app, api)
+    from wiki.views import api_events
+
+    api_events.init_app(app, api)
+    from wiki.views import api_updates
+
+    api_updates.init_app(app, api)
 
 
 # --- schemas ---------------------------------------------------------------------------------
