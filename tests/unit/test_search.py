@@ -151,32 +151,55 @@ def test_a_question_falls_back_to_the_best_partial_matches(shared):
     assert found.hits[0].path == "Ops/Processes"
 
 
-def test_partial_matches_are_the_pages_with_the_most_words(wiki, monkeypatch):
+def test_a_question_ranks_the_page_about_it_above_a_long_page_of_common_words(wiki):
     editor = who(wiki)
-    wiki.pages.save(editor, "Office", "# Office\n\nA printer on a floor may jam.\n")
-    wiki.pages.save(editor, "Floors", "# Printer floors\n\nEvery floor has a printer. The "
-                    "printer floor is floor two.\n")
+    wiki.pages.save(editor, "Printers", "# Printer jams\n\nWhen the printer on your floor "
+                    "jams, call the service desk.\n")
+    # Has more of the question's words, each a common one, many times: ranking "the most
+    # words first" put it on top (issue 15).
+    wiki.pages.save(editor, "Newsletter", "# Newsletter\n\n" + "The office on every floor "
+                    "has news. Why does the team work on this floor? Three teams work on "
+                    "floor three, and the office has a printer. " * 12 + "\n")
     wiki.pages.save(editor, "Coffee", "# Coffee\n\nMachines.\n")
-    question = "why does the printer on floor three jam"  # no page has "three"
+    question = "why does the printer on my floor jam"
     found = find(wiki, question)
-    # Few pages: all with any of the words; Office has three of them, Floors two (in its
-    # title too, and more often: it would win on relevance alone).
-    assert found.partial and paths_of(found) == ["Office", "Floors"]
-    monkeypatch.setattr("wiki.search.ranking.PARTIAL_MIN", 1)
-    found = find(wiki, question)  # enough with three words: only those
-    assert found.partial and paths_of(found) == ["Office"] and found.total == 1
+    assert paths_of(found)[:2] == ["Printers", "Newsletter"]
+    # The total counts every page with any of the words, and is not partial: Printers has
+    # them all.
+    assert found.total == 2 and not found.partial
 
 
-def test_a_hidden_page_does_not_steer_partial_matches(restricted, monkeypatch):
+def test_a_question_no_page_answers_fully_is_partial_and_counts_every_page(wiki, monkeypatch):
+    editor = who(wiki)
+    for i in range(5):
+        wiki.pages.save(editor, f"Floor{i}", f"# Floor {i}\n\nA printer.\n")
+    wiki.pages.save(editor, "Jams", "# Printer jams\n\nA printer on a floor may jam.\n")
+    # Only the two likeliest pages are scored; the total still counts all six.
+    monkeypatch.setattr("wiki.search.ranking.CANDIDATES", 2)
+    found = find(wiki, "why does the printer on floor three jam")  # no page has "three"
+    assert found.partial and found.total == 6 and paths_of(found)[0] == "Jams"
+    assert dict(found.facets["namespace"]) == {}
+
+
+def test_short_keyword_queries_still_require_every_word(wiki):
+    editor = who(wiki)
+    wiki.pages.save(editor, "Both", "# Both\n\nThe printer jams.\n")
+    wiki.pages.save(editor, "One", "# Printer printer\n\nPrinter printer printer.\n")
+    found = find(wiki, "printer jams")
+    assert paths_of(found) == ["Both"] and found.total == 1 and not found.partial
+
+
+def test_a_hidden_page_does_not_steer_a_question(restricted):
     wiki = restricted
     wiki.pages.save(who(wiki), "Zoo", "# Zoo\n\nA flamingo lives here.\n")
-    monkeypatch.setattr("wiki.search.ranking.PARTIAL_MIN", 1)
     # HR/Salaries has flamingo, budget and team; the reader may not see it.
     question = "is there a flamingo budget for the team zoo"
     assert "HR/Salaries" in paths_of(find(wiki, question, user="carol"))
-    # Counted over what the reader may see: Zoo has two of the words, Holidays one.
     seen = find(wiki, question, user="reader")
-    assert seen.partial and paths_of(seen) == ["Zoo"] and seen.total == 1
+    # Counted and ranked over what the reader may see (the starter page Help/Git says
+    # "team").
+    assert seen.partial and paths_of(seen)[0] == "Zoo" and "HR/Salaries" not in paths_of(seen)
+    assert seen.total == len(seen.hits) == 3
 
 
 def test_phrases_stay_within_the_name_title_or_text_and_ignore_compound_parts(shared):
@@ -538,3 +561,60 @@ def test_a_caller_who_may_read_only_an_empty_namespace_finds_nothing(wiki):
     assert wiki.search.suggest(ANONYMOUS, "no") == []
     wiki.pages.save(who(wiki), "Public/Fox", "# Fox\n\nA public fox.\n")
     assert paths_of(wiki.search.search(ANONYMOUS, "fox")) == ["Public/Fox"]
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("annual leave", False), ("wachtwoord vergeten", False), ("git delete branch", False),
+    ("how do I request a day off", True), ("hoe vraag ik verlof aan", True),
+    ("parking garage?", True), ("why does the printer on my floor jam", True),
+    ("vacation days carry over next year", True),
+    ('how do I "reset password"', False), ("how do I reset OR change", False),
+    ("what is title:leave", False), ("how", False), ("how do I", False),
+])
+def test_questions_are_told_from_keyword_queries(text, question):
+    from wiki.search.query import is_question, parse
+    stops = frozenset({"do", "i", "a", "the", "on", "my", "is", "ik"})
+    assert is_question(text, parse(text), stops) is question
+
+
+QUALITY_FLOOR = {"en": 0.95, "nl": 0.9}  # today 0.97, 0.92; the old ranking: nl 0.88
+INTRANET = Path(__file__).resolve().parents[2] / "bench" / "intranet"
+
+
+@pytest.fixture(scope="module")
+def intranet(tmp_path_factory):
+    """The benchmark's 50 intranet pages (HR, IT, facilities in English and Dutch, and two
+    long pages full of common words), in one commit."""
+    services = build_services(config.load(tmp_path_factory.mktemp("intranet"), environ={}))
+    home.initialize(services)
+    services.users.create("editor", "correct-horse-battery", role="editor")
+    writes = [Write(f"{f.parent.name}/{f.stem}.md",
+                    f"---\nlang: {f.parent.name}\n---\n".encode() + f.read_bytes())
+              for f in sorted(INTRANET.glob("*/*.md"))]
+    with services.repo.write_lock():
+        services.repo.commit(writes, "intranet", Author("t", "t@example.org"),
+                             parent=services.repo.head())
+    services.catalog.catch_up()
+    yield services
+    services.db.dispose()
+
+
+def _mrr(services, kind: str, lang: str) -> float:
+    ranks = []
+    for line in (INTRANET / "queries.tsv").read_text("utf-8").splitlines():
+        fields = line.split("\t")
+        if line.startswith("#") or len(fields) != 4 or fields[:2] != [lang, kind]:
+            continue
+        found = paths_of(find(services, fields[3]))
+        want = f"{lang}/{fields[2]}"
+        ranks.append(1 / (found.index(want) + 1) if want in found else 0.0)
+    return sum(ranks) / len(ranks)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_ranking_quality_on_the_intranet_questions_does_not_regress(intranet, lang):
+    # The big numbers are in bench/search_quality.py; here the floor just under today's
+    # figures on these 50 pages (the old "most words first" ranking falls below it).
+    question, keyword = _mrr(intranet, "question", lang), _mrr(intranet, "keyword", lang)
+    assert question >= QUALITY_FLOOR[lang]
+    assert keyword >= 0.8  # "vpn", "lunch", "phishing" are on English pages too

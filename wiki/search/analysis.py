@@ -35,6 +35,12 @@ SECTION = "\x1e"  # separates the name, title and text in `all_<lang>` (takes a 
 # so no phrase spans two)
 
 
+# Question words that Whoosh's stop lists lack (see query.QUESTION_WORDS): dropped from
+# question-like queries, whose other words carry the meaning.
+QUESTION_STOPS = frozenset(re.findall(r"\w+",
+    "could would may wanneer waar waarom welke welk kun kunt kunnen mag moeten wordt"))
+
+
 def _stoplist(lang: str) -> frozenset[str]:
     return frozenset(w.translate(accent_map) for w in stopwords_for_language(lang))
 
@@ -45,6 +51,7 @@ class Analysis:
     def __init__(self):
         self.stops = {lang: _stoplist(lang) for lang in LANGS}
         self.all_stops = frozenset().union(*self.stops.values())
+        self.question_stops = self.all_stops | QUESTION_STOPS
         base = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
         self.simple = base
         self.lang = {lang: base | StopFilter(stoplist=self.stops[lang], minsize=1)
@@ -60,6 +67,15 @@ class Analysis:
             self.whole[lang] = chain | StemFilter(lang=lang, cachesize=50_000)
         self.marking = {lang: _MarkingTokens(self.lang[lang]) for lang in LANGS}
         self.accent_map = accent_map
+
+    def language_of(self, words: list[str]) -> str | None:
+        """The language a query is written in, told by its stop words ("hoe", "ik", "mijn"
+        against "how", "I", "my"); None when they do not tell."""
+        folded = [self.fold(w) for w in words]
+        votes = {lang: sum(w in self.stops[lang] for w in folded) for lang in LANGS}
+        best = max(votes, key=votes.__getitem__)
+        return best if votes[best] > 0 and list(votes.values()).count(votes[best]) == 1 \
+            else None
 
     def fold(self, word: str) -> str:
         return word.lower().translate(self.accent_map)

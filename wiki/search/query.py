@@ -11,6 +11,12 @@ MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 24
 MIN_PREFIX = 2
 TEXT_FIELDS = ("title", "headings", "body")  # what `title:` `heading:` `body:` may name
+QUESTION_MIN_WORDS = 4  # from this many words besides stop words on, a query is a question
+# Words that open a question: with one of them (or a "?") two words make a question.
+QUESTION_WORDS = frozenset(re.findall(r"\w+",
+    "how what when where why who which whom can could should would do does did is are may "
+    "hoe wat wanneer waar waarom wie welke welk kan kun kunt kunnen mag moet moeten is zijn "
+    "wordt hebben heb"))
 FILTER_ALIASES = {"tag": "tag", "tags": "tag", "ns": "ns", "namespace": "ns", "path": "ns",
                   "prefix": "ns", "author": "author", "since": "since", "title": "title",
                   "heading": "headings", "headings": "headings", "body": "body",
@@ -98,3 +104,25 @@ def parse(text: str) -> list[list[Clause]]:
             groups.append([c])
         join = False
     return groups[:MAX_CLAUSES]
+
+
+def is_question(text: str, groups: list[list[Clause]], stops: frozenset[str]) -> bool:
+    """Whether a query reads as a question, ranked by relevance over all its words, rather
+    than as keywords, of which every one is required first.
+
+    A question is plain words (filters and exclusions aside): four or more that are not stop
+    words, or two or more after a question word or before a "?". Syntax (a phrase, OR, a
+    prefix, a field) says the user wants exactly what they typed: keywords."""
+    words = []
+    for group in groups:
+        c = group[0]
+        if c.kind == "filter" or c.negate:
+            continue
+        if len(group) > 1 or c.kind != "word" or c.field:
+            return False
+        words.append(c.text.lower())
+    content = [w for w in words if w not in stops and w not in QUESTION_WORDS]
+    if len(content) >= QUESTION_MIN_WORDS:
+        return True
+    cue = bool(words) and words[0] in QUESTION_WORDS or text.rstrip().endswith("?")
+    return cue and len(content) >= 2

@@ -37,19 +37,28 @@ from wiki import paths
 from wiki.permissions import Permissions
 from wiki.search.analysis import LANGS, Analysis
 from wiki.search.documents import KINDS, naive_utc
-from wiki.search.query import MIN_PREFIX, Clause, Filters
+from wiki.search.query import MIN_PREFIX, Clause, Filters, is_question
 from wiki.users import Account
 
 SNIPPET_CHARS = 220
 HIGHLIGHT_CHARS = 20_000  # hits are looked for this far into a page
 FEW_RESULTS = 3  # at most this many results: look for "did you mean"
-PARTIAL_MIN = 20  # partial matches: pages with the most words, fewer words until this many
-QUESTION_CLAUSES = 4  # from this many words on, count words per page before any AND
+# Questions and partial matches: the pages with the most of the words are scored, one word
+# fewer until there are this many (a page with few of the words cannot reach the top).
+CANDIDATES = 200
+# How much matching more of a question's words counts: the score is multiplied by
+# (words matched / words) ** COORDINATION (tuned on bench/search_quality.py: 0.5 and 1.0
+# within 0.02 of each other; a page with every word does not win by that alone).
+COORDINATION = 1.0
+# A question's words in a title or heading count this share of a keyword's bonus: a question
+# has many words, and one of them in a title (`get`, `find`) says little about the page.
+QUESTION_BONUS = 0.1
 FACETS = (("namespace", "ns", False), ("tag", "tags", True), ("author", "author_id", False),
           ("kind", "kind", False))  # (name, field, several values per document)
 # Relevance: a word in the title counts far more than one in the text (a bonus on top of the
 # score in `all_<lang>`).
 BONUS = {"title": 6.0, "name": 4.0, "headings": 2.0}
+OTHER_LANGUAGE = 0.5  # a question's words in the other language's text
 FIELD_OF = {"title": "title", "headings": "headings", "body": "all"}  # body: is the whole text
 
 
@@ -140,7 +149,12 @@ class Ranking:
 
 
     def run(self, searcher, text, groups, filters, account, offset, limit, sort) -> Results:
-        positive, restrict, mask = self._build(groups, filters)
+        question = is_question(text, groups, self.analysis.all_stops)
+        language = None
+        if question:
+            language = self.analysis.language_of(
+                [c.text for g in groups for c in g if c.kind == "word"])
+        positive, restrict, mask = self._build(groups, filters, question, language)
         restrict = [q for q in restrict if q is not None]
         if not positive and not restrict:
             return Results(query=text, total=0, hits=(), offset=offset, limit=limit)
@@ -171,24 +185,32 @@ class Ranking:
             return collector.results()
 
         counts = None
-        if len(matches) >= QUESTION_CLAUSES:
-            # Mostly a question that no page answers with every word: count the words per
-            # page with set operations, instead of letting Whoosh's AND find nothing slowly.
+        partial = False
+        results = None
+        if question and len(matches) > 1:
+            # Relevance over every word, with a mild reward for matching more of them: not
+            # "the most words first", which let a long page full of common words beat the
+            # page about the question (issue 15).
             counts = self._counts(searcher, matches, flt, msk)
-            every = {doc for doc, n in counts.items() if n == len(matches)}
-            results = run(Require(Or(matches), _Documents(every, searcher))) if every else None
+            partial = max(counts.values(), default=0) < len(matches)
         else:
             results = run(And(matches) if matches else Every())
-        partial = False
-        if (results is None or results.is_empty()) and len(matches) > 1:
-            # The pages with the most of the words, ranked (see _Bonus).
-            if counts is None:
+            if results.is_empty() and len(matches) > 1:
+                # No page has every keyword: the best pages with some of them, ranked alike.
                 counts = self._counts(searcher, matches, flt, msk)
-            counts = _most_words(counts)
+                partial = True
+        if counts is not None:
+            everyone = set(counts)
+            chosen = everyone if sort == "date" else set(
+                _most_words(counts, max(CANDIDATES, offset + limit)))
             if weighting is not None:
-                weighting.words = counts
-            results = run(Require(Or(matches), _Documents(set(counts), searcher)))
-            partial = True
+                weighting.words, weighting.clauses = counts, len(matches)
+                if question:
+                    weighting.bonus = {d: b * QUESTION_BONUS for d, b in weighting.bonus.items()}
+            results = run(Require(Or(matches), _Documents(chosen, searcher)))
+            # The total and facets count every readable page with any of the words (only
+            # the likeliest are scored: a page with few of the words cannot reach the top).
+            matched[:] = sorted(everyone)
         total = len(matched)
         terms = self._highlight_terms(searcher, Or(matches + bonus) if matches else None)
         hits = tuple(self._hit(h, terms) for h in results[offset:offset + limit])
@@ -199,7 +221,8 @@ class Ranking:
                        partial=partial, facets=self._facets(searcher, matched),
                        offset=offset, limit=limit)
 
-    def _build(self, groups, filters: Filters):
+    def _build(self, groups, filters: Filters, question: bool = False,
+               language: str | None = None):
         """(positive clauses as _Words, filter queries, mask queries) from the parsed query
         and the UI filters."""
         positive, restrict, mask = [], [], []
@@ -220,7 +243,7 @@ class Ranking:
                 else:
                     (mask if c.negate else restrict).append(q)
                 continue
-            qs = [self._clause(c, drop_stops) for c in group]
+            qs = [self._clause(c, drop_stops, question, language) for c in group]
             qs = [q for q in qs if q is not None]
             if not qs:
                 continue
@@ -263,7 +286,8 @@ class Ranking:
             return DateRange("updated", naive_utc(start), None)
         return None
 
-    def _clause(self, clause: Clause, drop_stops: bool) -> "_Words | None":
+    def _clause(self, clause: Clause, drop_stops: bool, question: bool = False,
+                language: str | None = None) -> "_Words | None":
         """One word, phrase or prefix, in both languages: matched in the whole text (or the
         one field named), with a bonus for the title, headings and name."""
         a = self.analysis
@@ -281,13 +305,17 @@ class Ranking:
             if not clause.field:
                 bonus.append(Prefix("name", prefix, boost=BONUS["name"]))
             return _Words(Or(match), tuple(bonus))
-        if drop_stops and clause.kind == "word" and a.fold(clause.text) in a.all_stops:
+        stops = a.question_stops if question else a.all_stops
+        if drop_stops and clause.kind == "word" and a.fold(clause.text) in stops:
             return None
         for lang in LANGS:
             terms = a.terms(a.lang[lang], clause.text)
             if terms:
-                match.append(_words_query(f"{base}_{lang}", terms, boost))
-                bonus += [_words_query(f"{f}_{lang}", terms, BONUS[f]) for f in extra]
+                # A question written in one language is mostly about pages in it.
+                weight = OTHER_LANGUAGE if language and lang != language else 1.0
+                match.append(_words_query(f"{base}_{lang}", terms, boost * weight))
+                bonus += [_words_query(f"{f}_{lang}", terms, BONUS[f] * weight)
+                          for f in extra]
         if not match:
             return None
         names = a.terms(a.simple, clause.text) if not clause.field else []
@@ -438,15 +466,15 @@ class Ranking:
 
 
 
-def _most_words(counts: Counter[int]) -> dict[int, int]:
+def _most_words(counts: Counter[int], enough: int) -> dict[int, int]:
     """The documents that match the most clauses, with how many they match: all with the
-    highest count, then the next counts down until there are PARTIAL_MIN (or the count is
+    highest count, then the next counts down until there are `enough` (or the count is
     one)."""
     if not counts:
         return {}
     sizes = Counter(counts.values())
     need, chosen = max(sizes), 0
-    while need > 1 and chosen + sizes[need] < PARTIAL_MIN:
+    while need > 1 and chosen + sizes[need] < enough:
         chosen += sizes[need]
         need -= 1
     return {doc: n for doc, n in counts.items() if n >= need}
@@ -508,9 +536,9 @@ def _words_query(fieldname: str, terms: list[str], boost: float):
 
 class _Bonus(scoring.BM25F):
     """BM25F plus a bonus per document, computed before the search (Whoosh calls `final` for
-    every match). For partial matches, `words` holds how many of the query's words each
-    document has: more words rank first, the score orders pages with as many (the score
-    becomes words + score / (score + 1))."""
+    every match). For questions and partial matches, `words` holds how many of the query's
+    `clauses` each document has: the score is multiplied by (words / clauses) **
+    COORDINATION, a reward for more words that does not outweigh relevance."""
 
     use_final = True
 
@@ -518,11 +546,13 @@ class _Bonus(scoring.BM25F):
         super().__init__()
         self.bonus = bonus
         self.words: dict[int, int] = {}
+        self.clauses = 0
 
     def final(self, searcher, docnum, score):
         score += self.bonus.get(docnum, 0.0)
-        words = self.words.get(docnum)
-        return score if words is None else words + score / (score + 1.0)
+        if not self.clauses:
+            return score
+        return score * (self.words.get(docnum, 0) / self.clauses) ** COORDINATION
 
 
 @contextlib.contextmanager
