@@ -104,7 +104,7 @@ class _QuietLeaks:
 
 def _tidy(writer, segments):
     """Whoosh merge policy of the background indexer: the small segments go into the one being
-    written (their deleted documents go with them), so a live index keeps two or three
+    written (dropping their deleted documents), so a live index keeps two or three
     segments; Whoosh's own policy lets eight pile up (bench/README-search.md)."""
     from whoosh.reading import SegmentReader
 

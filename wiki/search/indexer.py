@@ -14,9 +14,11 @@ push hook) indexes inside the save: a daemon thread dies with its process and wo
 work to the next search.
 """
 
+import atexit
 import logging
 import os
 import threading
+import weakref
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,15 @@ MAX_HINT_CHARS = 4_000_000
 # An idle thread ends after this long and starts again at the next save: a process that
 # stops saving (or a test's app that is thrown away) keeps no thread and no reference.
 IDLE_SECONDS = 30.0
+EXIT_WAIT_SECONDS = 10.0  # a worker that exits (restart, shutdown) first finishes its commit
+
+
+def _flush_at_exit(indexer: "weakref.ref[BackgroundIndexer]") -> None:
+    # A daemon thread is stopped wherever it is when the interpreter exits; the index would
+    # be right anyway (the next search catches up), but a stopped commit leaves files behind.
+    alive = indexer()
+    if alive is not None:
+        alive.flush(EXIT_WAIT_SECONDS)
 
 
 class BackgroundIndexer:
@@ -38,6 +49,7 @@ class BackgroundIndexer:
         process that had one inherits a copy of its lock (perhaps held) and a thread object
         whose thread does not exist in the child."""
         self._pid = os.getpid()
+        atexit.register(_flush_at_exit, weakref.ref(self))
         self._cond = threading.Condition()
         self._hints: dict[str, str] = {}
         self._hint_chars = 0
