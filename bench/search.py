@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search.py [--pages 10000] [--runs 30] [--gc-freeze] [--verbose]
                                      [--keep DIR]
-    .venv/bin/python bench/search.py --keep DIR --saves 300 [--inline] [--searches 1000]
+    .venv/bin/python bench/search.py --keep DIR --saves 300 [--compare] [--searches 1000]
 
 Pages are the real English and Dutch tldr pages from ../shared/corpus (CC BY 4.0, © the
 tldr-pages team and contributors), unpacked into a temporary folder; Dutch pages get
@@ -18,7 +18,8 @@ figures), rebuilding only the search index when an earlier run left it aged.
 JSON API (`PUT /api/v1/pages/…` through Flask's test client, so everything a request does
 but the socket), into folders of every size, a new page or an edit, one every --pace seconds,
 then --searches searches; prints save p50/p95, the index's segments and the process's RSS.
---inline indexes inside the save as before the background indexer (issue 11). Results:
+--compare: every other save indexes inside the request, as before the background indexer
+(issue 11). Results:
 bench/README-search.md.
 """
 
@@ -193,32 +194,38 @@ def save_names(count: int) -> list[str]:
             names.append(f"bench/new/{time.time_ns()}-{i}")
         else:
             folder = existing[i % 5]
-            names.append(folder[(i * 7) % len(folder)])
+            names.append(folder[(i * 7) % len(folder)] if folder else f"{folders[i % 5]}{i}")
     return names
 
 
-def time_saves(folder: str, count: int, searches: int, inline: bool, pace: float) -> None:
+def time_saves(folder: str, count: int, searches: int, compare: bool, pace: float) -> None:
     from wiki.app import create_app
 
     settings = config.load(folder, environ={})
     app = create_app(settings)
     services = app.extensions["kennis"]
-    if inline:
-        services.search.indexer = None  # as before: the save waits for the Whoosh commit
+    indexer = services.search.indexer
     account = services.users.by_name("bench")
     client = app.test_client()
     headers = {"Authorization": f"Bearer {services.users.create_token('bench', 'bench')}"}
     services.search.search(account, "warm up")
     start_rss = rss_mb()
-    times = []
+    times: dict[str, list[float]] = {"background": [], "inline": []}
     for i, name in enumerate(save_names(count)):
-        body = {"markdown": f"# {name}\n\nEdited for the benchmark ({i}): list files, "
-                            f"show disk usage.\n"}
+        mode = "inline" if compare and i % 2 else "background"
+        # --compare: every other save indexes inside the request, as before issue 11 (the
+        # same process and minute, so the box's load weighs on both alike).
+        services.search.flush()
+        services.search.indexer = None if mode == "inline" else indexer
+        body = {"markdown": f"# {name}\n\nEdited for the benchmark ({time.time_ns()}): list "
+                            f"files, show disk usage.\n"}  # never the text it has already
         start = time.perf_counter()
         response = client.put(f"/api/v1/pages/{name}", headers=headers, json=body)
-        times.append((time.perf_counter() - start) * 1000)
+        times[mode].append((time.perf_counter() - start) * 1000)
         assert response.status_code in (200, 201), response.get_data(as_text=True)
+        assert response.get_json()["revision"] == services.repo.head()  # a commit was made
         time.sleep(pace)  # saves come from people, not in a tight loop
+    services.search.indexer = indexer
     services.search.flush()
     after_saves = rss_mb()
     queries = [q for qs in QUERIES.values() for q in qs]
@@ -227,12 +234,15 @@ def time_saves(folder: str, count: int, searches: int, inline: bool, pace: float
         search_times += timed(lambda i=i: services.search.search(
             account, queries[i % len(queries)]), 1)
     segments, deleted = services.search.segments()
-    print(f"{'inline' if inline else 'background'} indexing, {count} saves over the API "
-          f"(one every {pace * 1000:.0f} ms): p50 {statistics.median(times):.1f} ms, "
-          f"p95 {pct(times, 95):.1f} ms, max {max(times):.1f} ms")
-    print(f"{searches} searches: p50 {statistics.median(search_times):.1f} ms, "
-          f"p95 {pct(search_times, 95):.1f} ms; index: {segments} segments, "
-          f"{deleted} deleted documents")
+    for mode, values in times.items():
+        if values:
+            print(f"{mode} indexing, {len(values)} saves over the API (one every "
+                  f"{pace * 1000:.0f} ms): p50 {statistics.median(values):.1f} ms, "
+                  f"p95 {pct(values, 95):.1f} ms, max {max(values):.1f} ms")
+    if search_times:
+        print(f"{searches} searches: p50 {statistics.median(search_times):.1f} ms, "
+              f"p95 {pct(search_times, 95):.1f} ms")
+    print(f"index: {segments} segments, {deleted} deleted documents")
     print(f"RSS: {start_rss:.0f} MB after the first search, {after_saves:.0f} MB after the "
           f"saves, {rss_mb():.0f} MB after the searches")
     services.db.dispose()
@@ -250,13 +260,13 @@ def main() -> None:
     parser.add_argument("--saves", type=int, help="time this many saves (see above)")
     parser.add_argument("--searches", type=int, default=1000)
     parser.add_argument("--pace", type=float, default=0.2, help="seconds between saves")
-    parser.add_argument("--inline", action="store_true",
-                        help="with --saves: index inside the save (as before issue 11)")
+    parser.add_argument("--compare", action="store_true",
+                        help="with --saves: every other save indexes inline (as before)")
     args = parser.parse_args()
     if args.saves:
         if not args.keep or not (Path(args.keep) / "BENCH-BUILT").exists():
             parser.error("--saves needs a wiki built earlier with --keep DIR")
-        time_saves(args.keep, args.saves, args.searches, args.inline, args.pace)
+        time_saves(args.keep, args.saves, args.searches, args.compare, args.pace)
         return
     with contextlib.ExitStack() as stack:
         folder = args.keep or stack.enter_context(tempfile.TemporaryDirectory())

@@ -18,6 +18,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 import weakref
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,10 @@ MAX_HINT_CHARS = 4_000_000
 # An idle thread ends after this long and starts again at the next save: a process that
 # stops saving (or a test's app that is thrown away) keeps no thread and no reference.
 IDLE_SECONDS = 30.0
+# After a save wakes it, the thread waits this long before indexing: the request that saved
+# is still answering (the thread would take turns with it for the interpreter lock), and
+# saves that follow within it join the same Whoosh commit.
+SETTLE_SECONDS = 0.05
 EXIT_WAIT_SECONDS = 10.0  # a worker that exits (restart, shutdown) first finishes its commit
 
 
@@ -90,6 +95,8 @@ class BackgroundIndexer:
                     self._thread = None  # `note` starts another one, under this same lock
                     self._cond.notify_all()
                     return
+            time.sleep(SETTLE_SECONDS)
+            with self._cond:
                 hints, self._hints, self._hint_chars = self._hints, {}, 0
                 self._pending, self._working = False, True
             try:
