@@ -25,6 +25,7 @@ bench/README-search.md.
 
 import argparse
 import contextlib
+import ctypes
 import gc
 import statistics
 import sys
@@ -245,6 +246,10 @@ def time_saves(folder: str, count: int, searches: int, compare: bool, pace: floa
     print(f"index: {segments} segments, {deleted} deleted documents")
     print(f"RSS: {start_rss:.0f} MB after the first search, {after_saves:.0f} MB after the "
           f"saves, {rss_mb():.0f} MB after the searches")
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+    print(f"RSS after a full collection and malloc_trim: {rss_mb():.0f} MB")
     services.db.dispose()
 
 

@@ -15,6 +15,7 @@ index shows up only when read, and is then rebuilt.
 """
 
 import contextlib
+import ctypes
 import gc
 import itertools
 import logging
@@ -100,6 +101,16 @@ class _QuietLeaks:
             self._catch.__exit__(*exc)
         return False
 
+
+
+def _return_free_memory() -> None:
+    """glibc's malloc_trim: give the free parts of the heap back to the system (a no-op where
+    the C library has no such call)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def _tidy(writer, segments):
@@ -270,7 +281,7 @@ class Index:
                     if tidy and len(ix._segments()) > TIDY_SEGMENTS:
                         writer = ix.writer(timeout=WRITER_TIMEOUT, delay=0.05)
                         writer.commit(mergetype=_tidy)
-                        self._collect_now_and_then()
+                        self._collect_now_and_then(always=True)
                     return 0
                 if recorded is None or head is None or not self._reachable(recorded, head):
                     raise IndexUnavailable("the recorded commit is not in the history")
@@ -296,20 +307,27 @@ class Index:
                     # Merging costs about 30 ms; a save pays it only every few commits.
                     writer.commit(merge=len(writer.segments) >= MERGE_AFTER_SEGMENTS)
                 self._write_marker(gen, head)
-                self._collect_now_and_then()
+                self._collect_now_and_then(always=tidy)
                 return len(pages)
             finally:
                 ix.close()
 
-    def _collect_now_and_then(self) -> None:
+    def _collect_now_and_then(self, always: bool = False) -> None:
         """Whoosh's writers leave their segment buffers in reference cycles that Python's
         collector reaches late: measured, a worker grew from 100 to 400 MB over 300 saves and
         fell back to 120 MB after one full collection (about 35 ms). Collecting after every
-        few index writes keeps the memory flat for a few ms per save on average."""
+        few index writes keeps the memory flat for a few ms per save on average.
+
+        `always` (the background indexer, off the request path): after every write, and the
+        freed memory goes back to the system too. Measured at 10,000 pages: 60 saves took a
+        worker from 134 to 173–252 MB; a collection brought it to 171, returning glibc's
+        free heap (per-thread arenas keep theirs) to 141 MB."""
         self._writes_since_collect += 1
-        if self._writes_since_collect >= COLLECT_AFTER_WRITES:
+        if always or self._writes_since_collect >= COLLECT_AFTER_WRITES:
             self._writes_since_collect = 0
             gc.collect()
+            if always:
+                _return_free_memory()
 
     def _reachable(self, ancestor: str, head: str) -> bool:
         try:
