@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search.py [--pages 10000] [--runs 30] [--gc-freeze] [--verbose]
                                      [--keep DIR]
+    .venv/bin/python bench/search.py --keep DIR --saves 300 [--compare] [--searches 1000]
 
 Pages are the real English and Dutch tldr pages from ../shared/corpus (CC BY 4.0, © the
 tldr-pages team and contributors), unpacked into a temporary folder; Dutch pages get
@@ -11,12 +12,20 @@ Queries are timed twice: on the index just rebuilt (one segment), then after eno
 reach the most segments the index keeps before merging (each save also leaves a deleted
 document in the big segment), which is where a live wiki spends its time. With --keep DIR the
 wiki is built in DIR and kept; a later run with the same DIR skips the build (and the build
-figures), rebuilding only the search index when an earlier run left it aged. Results:
+figures), rebuilding only the search index when an earlier run left it aged.
+
+--saves N (on a wiki built with --keep, in a fresh process): N page saves over the web app's
+JSON API (`PUT /api/v1/pages/…` through Flask's test client, so everything a request does
+but the socket), into folders of every size, a new page or an edit, one every --pace seconds,
+then --searches searches; prints save p50/p95, the index's segments and the process's RSS.
+--compare: every other save indexes inside the request, as before the background indexer
+(issue 11). Results:
 bench/README-search.md.
 """
 
 import argparse
 import contextlib
+import ctypes
 import gc
 import statistics
 import sys
@@ -99,9 +108,13 @@ def build(services, count: int) -> tuple[int, float, float, float]:
     services.users.create("bench", "bench-password-1", role="editor")
     services.acl.set_rule("nl/osx", "group:mac", None, actor="bench")
     corpus = pages(count)
-    with services.repo.write_lock():
-        services.repo.commit([Write(f"{p}", t) for p, t in corpus], "tldr pages",
-                             Author("tldr", "tldr@example.org"), parent=services.repo.head())
+    # In commits of 1,000 pages: one `hash-object` of 10,000 blobs passed git's 60 s timeout
+    # on the loaded box.
+    for start in range(0, len(corpus), 1000):
+        with services.repo.write_lock():
+            services.repo.commit([Write(f"{p}", t) for p, t in corpus[start:start + 1000]],
+                                 "tldr pages", Author("tldr", "tldr@example.org"),
+                                 parent=services.repo.head())
     start = time.perf_counter()
     services.catalog.catch_up()
     catalog_s = time.perf_counter() - start
@@ -163,6 +176,83 @@ def age(services, account, limit: int = 20) -> int:
     return saves
 
 
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def save_names(count: int) -> list[str]:
+    """Pages to save, round robin: edits in the largest folder (en/common, ~4,600 pages), in
+    smaller ones (nl/common, en/linux, copy/…), and new pages in a new folder."""
+    corpus = [n.removesuffix(".md") for n, _ in pages(10_000)]
+    folders = ("en/common/", "nl/common/", "en/linux/", "copy/0/en/common/")
+    existing = [[n for n in corpus if n.startswith(f)] for f in folders]
+    names = []
+    for i in range(count):
+        if i % 5 == 4:
+            names.append(f"bench/new/{time.time_ns()}-{i}")
+        else:
+            folder = existing[i % 5]
+            names.append(folder[(i * 7) % len(folder)] if folder else f"{folders[i % 5]}{i}")
+    return names
+
+
+def time_saves(folder: str, count: int, searches: int, compare: bool, pace: float) -> None:
+    from wiki.app import create_app
+
+    settings = config.load(folder, environ={})
+    app = create_app(settings)
+    services = app.extensions["kennis"]
+    indexer = services.search.indexer
+    account = services.users.by_name("bench")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {services.users.create_token('bench', 'bench')}"}
+    services.search.search(account, "warm up")
+    start_rss = rss_mb()
+    times: dict[str, list[float]] = {"background": [], "inline": []}
+    for i, name in enumerate(save_names(count)):
+        mode = "inline" if compare and i % 2 else "background"
+        # --compare: every other save indexes inside the request, as before issue 11 (the
+        # same process and minute, so the box's load weighs on both alike).
+        services.search.flush()
+        services.search.indexer = None if mode == "inline" else indexer
+        body = {"markdown": f"# {name}\n\nEdited for the benchmark ({time.time_ns()}): list "
+                            f"files, show disk usage.\n"}  # never the text it has already
+        start = time.perf_counter()
+        response = client.put(f"/api/v1/pages/{name}", headers=headers, json=body)
+        times[mode].append((time.perf_counter() - start) * 1000)
+        assert response.status_code in (200, 201), response.get_data(as_text=True)
+        assert response.get_json()["revision"] == services.repo.head()  # a commit was made
+        time.sleep(pace)  # saves come from people, not in a tight loop
+    services.search.indexer = indexer
+    services.search.flush()
+    after_saves = rss_mb()
+    queries = [q for qs in QUERIES.values() for q in qs]
+    search_times: list[float] = []
+    for i in range(searches):
+        search_times += timed(lambda i=i: services.search.search(
+            account, queries[i % len(queries)]), 1)
+    segments, deleted = services.search.segments()
+    for mode, values in times.items():
+        if values:
+            print(f"{mode} indexing, {len(values)} saves over the API (one every "
+                  f"{pace * 1000:.0f} ms): p50 {statistics.median(values):.1f} ms, "
+                  f"p95 {pct(values, 95):.1f} ms, max {max(values):.1f} ms")
+    if search_times:
+        print(f"{searches} searches: p50 {statistics.median(search_times):.1f} ms, "
+              f"p95 {pct(search_times, 95):.1f} ms")
+    print(f"index: {segments} segments, {deleted} deleted documents")
+    print(f"RSS: {start_rss:.0f} MB after the first search, {after_saves:.0f} MB after the "
+          f"saves, {rss_mb():.0f} MB after the searches")
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+    print(f"RSS after a full collection and malloc_trim: {rss_mb():.0f} MB")
+    services.db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=10_000)
@@ -172,7 +262,17 @@ def main() -> None:
                         help="gc.freeze() after building (as a warmed-up worker could)")
     parser.add_argument("--keep", metavar="DIR",
                         help="build the wiki in DIR and keep it; reuse it when already built")
+    parser.add_argument("--saves", type=int, help="time this many saves (see above)")
+    parser.add_argument("--searches", type=int, default=1000)
+    parser.add_argument("--pace", type=float, default=0.2, help="seconds between saves")
+    parser.add_argument("--compare", action="store_true",
+                        help="with --saves: every other save indexes inline (as before)")
     args = parser.parse_args()
+    if args.saves:
+        if not args.keep or not (Path(args.keep) / "BENCH-BUILT").exists():
+            parser.error("--saves needs a wiki built earlier with --keep DIR")
+        time_saves(args.keep, args.saves, args.searches, args.compare, args.pace)
+        return
     with contextlib.ExitStack() as stack:
         folder = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
         built = args.keep and (Path(folder) / "BENCH-BUILT").exists()

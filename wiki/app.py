@@ -18,7 +18,7 @@ BUILTIN_THEMES = Path(__file__).resolve().parent / "themes"
 def create_app(settings: config.Settings | None = None, **overrides) -> Flask:
     settings = settings or config.load(**overrides)
     home.ensure(settings)
-    services = build_services(settings)
+    services = build_services(settings, background=True)
 
     app = Flask(__name__, static_folder=None)
     app.config.update(

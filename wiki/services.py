@@ -59,7 +59,9 @@ class Services:
     updates: Updates
 
 
-def build_services(settings: config.Settings) -> Services:
+def build_services(settings: config.Settings, background: bool = False) -> Services:
+    """`background`: a long-lived process (the web app) may leave work to threads of its own
+    (search indexing after saves); a command or hook does everything before it returns."""
     db = Database(settings.db_url, stamp_dir=settings.instance)
     db.watch("threads", {"threads"})
     db.watch("notifications", {"notifications"})
@@ -78,7 +80,7 @@ def build_services(settings: config.Settings) -> Services:
     discussions.on_moderation.append(notify.moderation)  # reports, threads awaiting approval
     catalog.listeners += [discussions.follow_renames, notify.page_changes]
     search = Search(settings.index, settings.instance, repo, catalog, renderer, permissions,
-                    default_language=settings.default_language)
+                    default_language=settings.default_language, background=background)
     catalog.listeners.append(search.on_catalog_change)
     attachments = Attachments(repo, catalog, renderer, permissions, settings, names=pages.names)
     pages.html_filters.append(attachments.link_files)  # `![](photo.png)` -> the page's file

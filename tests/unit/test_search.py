@@ -388,6 +388,80 @@ def test_writers_in_several_processes_wait_for_each_other(wiki, settings):
     assert wiki.search.recorded() == wiki.repo.head()
 
 
+# --- the web worker's background indexer ------------------------------------------------
+
+@pytest.fixture
+def worker(wiki, settings):
+    """A web worker's services on the same home: saves are indexed by a background thread."""
+    services = build_services(settings, background=True)
+    find(services, "fox")  # the index exists, so saves are followed
+    yield services
+    services.search.flush()
+    services.db.dispose()
+
+
+@pytest.mark.parametrize("indexer", ["running", "off"])
+def test_a_saved_page_is_found_by_the_next_search_in_every_worker(worker, settings, indexer,
+                                                                  monkeypatch):
+    if indexer == "off":  # the on-demand catch-up of each search alone
+        monkeypatch.setattr(worker.search.indexer, "note", lambda hints: None)
+    editor = who(worker)
+    worker.pages.save(editor, "Deep/Er/Walrus", "# Walrus\n\nA walrus on the ice.\n")
+    other = build_services(settings, background=True)  # a second worker on the same home
+    try:
+        assert paths_of(find(other, "walrus")) == ["Deep/Er/Walrus"]
+        worker.pages.save(editor, "Deep/Er/Seal", "# Seal\n\nA seal on the ice.\n")
+        assert paths_of(find(worker, "seal")) == ["Deep/Er/Seal"]
+        assert paths_of(find(other, "seal")) == ["Deep/Er/Seal"]
+    finally:
+        other.db.dispose()
+
+
+def test_a_save_returns_before_the_index_commit_and_a_burst_is_one_commit(worker,
+                                                                          monkeypatch):
+    from wiki.locks import file_lock
+
+    index = worker.search.index
+    commits = []
+    catch_up = index.catch_up
+
+    def counted(hints=None, tidy=False):
+        pages = catch_up(hints, tidy)
+        if pages:
+            commits.append(pages)
+        return pages
+
+    monkeypatch.setattr(index, "catch_up", counted)
+    with file_lock(index.lock_path, timeout=10):  # another worker is writing the index
+        for i in range(6):
+            worker.pages.save(who(worker), f"Burst/Page{i}", f"# Page {i}\n\nHeron.\n")
+        assert worker.search.recorded() != worker.repo.head()  # the saves did not wait
+    worker.search.flush()
+    assert worker.search.recorded() == worker.repo.head()
+    assert commits == [6]
+    assert find(worker, "heron").total == 6
+
+
+def test_the_indexer_keeps_a_live_index_at_a_few_segments(worker):
+    editor = who(worker)
+    for i in range(8):
+        worker.pages.save(editor, f"Many/Page{i}", f"# Page {i}\n\nOtter {i}.\n")
+        worker.search.flush()  # one index commit per save, the worst case
+        worker.pages.save(editor, "Notes", f"# Notes\n\nThe quick brown fox, edit {i}.\n")
+        worker.search.flush()
+    segments, deleted = worker.search.segments()
+    assert segments <= 3
+    assert deleted <= 1  # the old Notes of the rebuilt segment; later edits merged away
+    assert find(worker, "otter").total == 8 and find(worker, "fox").total == 1
+
+
+def test_command_line_services_index_inside_the_save(wiki):
+    find(wiki, "fox")
+    wiki.pages.save(who(wiki), "Cli/Page", "# Cli\n\nImported puffin.\n")
+    assert wiki.search.indexer is None
+    assert wiki.search.recorded() == wiki.repo.head()  # before any search or flush
+
+
 # --- threads and attached files -----------------------------------------------------------
 
 def test_threads_are_found_and_follow_every_change(wiki):

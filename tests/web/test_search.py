@@ -118,6 +118,22 @@ def test_a_missing_index_is_rebuilt_without_an_error(client, auth, pages, settin
     assert response.status_code == 200 and "2 results" in response.get_data(as_text=True)
 
 
+def test_a_page_saved_over_http_is_found_by_the_next_search_in_every_worker(
+        client, token, pages, settings):
+    editor = {"Authorization": f"Bearer {token('editor')}"}
+    assert client.get("/api/v1/search?q=nightly", headers=editor).get_json()["total"] == 2
+    second = create_app(config.load(settings.home, environ={})).test_client()  # another worker
+    for name, word in (("Ops/Tapes/Rotation", "kingfisher"), ("Ops/Tapes/Vault", "cormorant")):
+        saved = client.put(f"/api/v1/pages/{name}", headers=editor,
+                           json={"markdown": f"# {name}\n\nThe {word} tape.\n"})
+        assert saved.status_code == 201
+        for worker in (client, second):
+            body = worker.get(f"/api/v1/search?q={word}", headers=editor).get_json()
+            assert [r["path"] for r in body["results"]] == [name]
+    second.application.extensions["kennis"].search.flush()
+    second.application.extensions["kennis"].db.dispose()
+
+
 @pytest.fixture
 def talk(app, pages):
     """A thread and a file on a readable page and on the hidden HR/Salaries."""

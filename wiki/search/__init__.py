@@ -8,9 +8,13 @@
 - wiki/search/index.py: the index on disk, kept up with git, rebuilt, read;
 - wiki/search/ranking.py: the read filter, relevance, facets, snippets, "did you mean".
 
-Whoosh is imported only inside this package. A page is findable as soon as its save returns:
-a catalog listener brings the index up to the catalog's commit after every catch-up, and a
-Discussions listener writes a changed thread at once.
+- wiki/search/indexer.py: the web worker's background thread that follows saves.
+
+Whoosh is imported only inside this package. A page is findable by the very next search after
+its save returns, in any process: a catalog listener brings the index up to the catalog's
+commit after every catch-up (in the web app from a background thread, so the save does not
+wait for Whoosh), and every search first catches the index up to HEAD itself when it is
+behind. A Discussions listener writes a changed thread at once.
 """
 
 import logging
@@ -20,6 +24,7 @@ from wiki.permissions import Permissions
 from wiki.search.analysis import LANGS, Analysis
 from wiki.search.documents import KINDS, Documents
 from wiki.search.index import Index, IndexUnavailable
+from wiki.search.indexer import BackgroundIndexer
 from wiki.search.query import MAX_QUERY_CHARS, Filters, parse
 from wiki.search.ranking import Hit, Ranking, Results, Suggestion
 from wiki.users import Account
@@ -31,13 +36,17 @@ log = logging.getLogger(__name__)
 
 class Search:
     def __init__(self, folder: Path, lock_dir: Path, repo, catalog, renderer,
-                 permissions: Permissions, default_language: str = "en"):
+                 permissions: Permissions, default_language: str = "en",
+                 background: bool = False):
+        """`background`: index saves in a thread of this process (long-lived processes only:
+        the web app; see wiki/search/indexer.py)."""
         self.permissions = permissions
         self.default_language = default_language if default_language in LANGS else "en"
         self._analysis: Analysis | None = None
         self.documents = Documents(renderer, catalog, self.default_language)
         self.index = Index(folder, lock_dir, repo, catalog, self.documents, self._analyzers)
         self.ranking = Ranking(permissions, self._analyzers, self.default_language)
+        self.indexer = BackgroundIndexer(self.index) if background else None
 
     def index_also(self, discussions, attachments) -> None:
         """Index discussion threads and attached files besides pages (built after Search)."""
@@ -78,6 +87,9 @@ class Search:
             # search builds it, so wikis that never search (and every test) pay nothing.
             return
         hints = {c.blob: c.text for c in changes if c.blob and c.text is not None}
+        if self.indexer is not None:
+            self.indexer.note(hints)
+            return
         try:
             self.index.ensure_current(hints)
         except Exception:
@@ -135,6 +147,12 @@ class Search:
     def rebuild(self, wait: bool = True) -> int:
         """Build a fresh index from git and swap it in; returns the pages (see Index.rebuild)."""
         return self.index.rebuild(wait)
+
+    def flush(self) -> None:
+        """Wait until the changes this process saved are in the index (the background
+        indexer, when there is one, is done with them)."""
+        if self.indexer is not None:
+            self.indexer.flush()
 
     def catch_up(self, hints: dict[str, str] | None = None) -> int:
         """Apply the commits since the recorded one; returns pages (re)indexed."""

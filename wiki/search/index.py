@@ -4,7 +4,9 @@ The index is derived data in `settings.index`: a symlink `current` points at one
 folder `gen-…`, which holds the Whoosh index and a small file with the commit it reflects.
 `rebuild()` writes a fresh generation from git and swaps the symlink (atomic); `catch_up()`
 applies the commits `recorded..HEAD`. A catalog listener calls `catch_up()` after every
-catch-up of the catalog, so a page is findable as soon as its save returns.
+catch-up of the catalog (in the web app from a background thread, wiki/search/indexer.py),
+and every search first catches up to HEAD itself, so a page is findable by the very next
+search in any process.
 
 Threads live in the database, not in git: a Discussions listener writes a changed thread at
 once, and while a rebuild runs its changes are noted in a journal and applied to the new
@@ -13,6 +15,7 @@ index shows up only when read, and is then rebuilt.
 """
 
 import contextlib
+import ctypes
 import gc
 import itertools
 import logging
@@ -48,6 +51,11 @@ from wiki.search.documents import (
 log = logging.getLogger(__name__)
 
 MERGE_AFTER_SEGMENTS = 8  # a save merges index segments only once this many have piled up
+# The background indexer tidies instead: segments under this many documents (saves, bursts of
+# saves) are merged into the one it writes, and beyond TIDY_SEGMENTS what is left besides the
+# largest segment is merged too. The largest (a rebuild's) is never rewritten: seconds.
+SMALL_SEGMENT_DOCS = 200
+TIDY_SEGMENTS = 3
 COLLECT_AFTER_WRITES = 8  # index writes between full garbage collections
 COMMIT_FILE = "kennis-commit"
 # While a rebuild runs, thread changes are noted here (by any process) and applied to the new
@@ -94,6 +102,38 @@ class _QuietLeaks:
             self._catch.__exit__(*exc)
         return False
 
+
+
+def _return_free_memory() -> None:
+    """glibc's malloc_trim: give the free parts of the heap back to the system (a no-op where
+    the C library has no such call)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
+def _tidy(writer, segments):
+    """Whoosh merge policy of the background indexer: the small segments go into the one being
+    written (dropping their deleted documents), so a live index keeps two or three
+    segments; Whoosh's own policy lets eight pile up (bench/README-search.md)."""
+    from whoosh.reading import SegmentReader
+
+    if len(segments) < 2:
+        return segments
+    largest = max(segments, key=lambda seg: seg.doc_count_all())
+    others = [seg for seg in segments if seg is not largest]
+    merged = [seg for seg in others if seg.doc_count_all() < SMALL_SEGMENT_DOCS]
+    if len(segments) - len(merged) >= TIDY_SEGMENTS:
+        merged = others
+    for seg in merged:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        try:
+            writer.add_reader(reader)
+        finally:
+            reader.close()
+    return [seg for seg in segments if seg not in merged]
 
 
 class Index:
@@ -194,10 +234,11 @@ class Index:
         rebuilding it (a rebuild catches up after its swap)."""
         return not self._rebuilding.is_set() and self.current() is not None
 
-    def ensure_current(self, hints: dict[str, str] | None = None) -> bool:
-        """Make the index reflect HEAD; False while a full (re)build is still running."""
+    def ensure_current(self, hints: dict[str, str] | None = None, tidy: bool = False) -> bool:
+        """Make the index reflect HEAD; False while a full (re)build is still running.
+        `tidy`: also merge small segments (see `catch_up`)."""
         try:
-            self.catch_up(hints)
+            self.catch_up(hints, tidy)
             return True
         except IndexUnavailable as exc:
             log.info("search index unavailable (%s): rebuilding", exc)
@@ -225,8 +266,13 @@ class Index:
         except Exception:  # a thread has nobody to report to but the log
             log.exception("rebuilding the search index failed")
 
-    def catch_up(self, hints: dict[str, str] | None = None) -> int:
-        """Apply the commits between the recorded one and HEAD; returns pages (re)indexed."""
+    def catch_up(self, hints: dict[str, str] | None = None, tidy: bool = False) -> int:
+        """Apply the commits between the recorded one and HEAD; returns pages (re)indexed.
+
+        `tidy` (the background indexer, off the request path): merge the small segments in
+        the same commit, or on their own when there is nothing to catch up (a search got
+        there first) but more than TIDY_SEGMENTS segments.
+        """
         with file_lock(self.lock_path, timeout=WRITER_TIMEOUT):
             gen = self.current()
             ix = self._open(gen)
@@ -234,6 +280,10 @@ class Index:
                 recorded = self._read_marker(gen)[1]
                 head = self.repo.head()
                 if recorded == head:
+                    if tidy and len(ix._segments()) > TIDY_SEGMENTS:
+                        writer = ix.writer(timeout=WRITER_TIMEOUT, delay=0.05)
+                        writer.commit(mergetype=_tidy)
+                        self._collect_now_and_then(always=True)
                     return 0
                 if recorded is None or head is None or not self._reachable(recorded, head):
                     raise IndexUnavailable("the recorded commit is not in the history")
@@ -253,23 +303,33 @@ class Index:
                 except BaseException:
                     writer.cancel()
                     raise
-                # Merging segments costs about 30 ms; a save pays it only every few commits.
-                writer.commit(merge=len(writer.segments) >= MERGE_AFTER_SEGMENTS)
+                if tidy:
+                    writer.commit(mergetype=_tidy)
+                else:
+                    # Merging costs about 30 ms; a save pays it only every few commits.
+                    writer.commit(merge=len(writer.segments) >= MERGE_AFTER_SEGMENTS)
                 self._write_marker(gen, head)
-                self._collect_now_and_then()
+                self._collect_now_and_then(always=tidy)
                 return len(pages)
             finally:
                 ix.close()
 
-    def _collect_now_and_then(self) -> None:
+    def _collect_now_and_then(self, always: bool = False) -> None:
         """Whoosh's writers leave their segment buffers in reference cycles that Python's
         collector reaches late: measured, a worker grew from 100 to 400 MB over 300 saves and
         fell back to 120 MB after one full collection (about 35 ms). Collecting after every
-        few index writes keeps the memory flat for a few ms per save on average."""
+        few index writes keeps the memory flat for a few ms per save on average.
+
+        `always` (the background indexer, off the request path): after every write, and the
+        freed memory goes back to the system too. Measured at 10,000 pages: 60 saves took a
+        worker from 134 to 173–252 MB; a collection brought it to 171, returning glibc's
+        free heap (per-thread arenas keep theirs) to 141 MB."""
         self._writes_since_collect += 1
-        if self._writes_since_collect >= COLLECT_AFTER_WRITES:
+        if always or self._writes_since_collect >= COLLECT_AFTER_WRITES:
             self._writes_since_collect = 0
             gc.collect()
+            if always:
+                _return_free_memory()
 
     def _reachable(self, ancestor: str, head: str) -> bool:
         try:
