@@ -171,10 +171,17 @@ class Catalog:
             indexed = self.indexed()
             if head == indexed:
                 return 0
-            full = indexed is None or head is None or not self._reachable(indexed, head)
-            commits = [] if head is None else self.repo.log(
-                since=None if full else indexed, until=head, reverse=True)
-            changes = self._apply(commits, head, full)
+            made = self.repo.made(head)
+            if made is not None and indexed is not None and made.info.parents == (indexed,):
+                # Our own save, just made on top of what is indexed: no `git log`, and the
+                # blob ids of what it wrote are known.
+                full, commits, known = False, [made.info], made.blobs
+            else:
+                full = indexed is None or head is None or not self._reachable(indexed, head)
+                commits = [] if head is None else self.repo.log(
+                    since=None if full else indexed, until=head, reverse=True)
+                known = {}
+            changes = self._apply(commits, head, full, known)
         # Listeners ask the catalog about the new state: this process has seen HEAD first.
         self._seen_head = head
         for listener in self.listeners:
@@ -192,7 +199,8 @@ class Catalog:
         except Exception:  # an unknown commit (history rewritten): rebuild from scratch
             return False
 
-    def _apply(self, commits: list[CommitInfo], head: str | None, full: bool) -> list[PageChange]:
+    def _apply(self, commits: list[CommitInfo], head: str | None, full: bool,
+               known: dict[str, str]) -> list[PageChange]:
         final_path: dict[str, str | None] = {}
         last_commit: dict[str, CommitInfo] = {}
         with self.db.session() as s:
@@ -205,7 +213,7 @@ class Catalog:
             for commit in commits:
                 for change in commit.changes:
                     seq = self._record(s, commit, change, seq, final_path, last_commit)
-            pages = self._refresh_pages(s, head, final_path, last_commit)
+            pages = self._refresh_pages(s, head, final_path, last_commit, known)
             s.merge(State(name=INDEXED, value=head or ""))
         return pages
 
@@ -250,9 +258,11 @@ class Catalog:
                           date=commit.date, message=commit.message, seq=seq))
         return seq + 1
 
-    def _refresh_pages(self, s, head, final_path, last_commit) -> list[PageChange]:
+    def _refresh_pages(self, s, head, final_path, last_commit, known) -> list[PageChange]:
         alive = {k: p for k, p in final_path.items() if p}
-        if len(alive) > BATCH_TREE_THRESHOLD:
+        if all(p in known for p in alive.values()):
+            blobs = {k: known[p] for k, p in alive.items()}
+        elif len(alive) > BATCH_TREE_THRESHOLD:
             tree = self.repo.tree(head)
             blobs = {k: tree.get(p) for k, p in alive.items()}
         else:

@@ -190,10 +190,13 @@ class Pages:
         """The history row of the page at `revision`, checked and resolved."""
         revision = paths.revision(revision)
         self.permissions.require_read(account, name)
-        if not self.catalog.history(name, limit=1):
-            raise PageNotFound()
-        full = self.repo.resolve(revision)
-        row = self.catalog.revision(name, full) or self._row_at(name, full)
+        # A full id in the page's history is a commit already: no git process to check it.
+        row = self.catalog.revision(name, revision)
+        if row is None:
+            if not self.catalog.history(name, limit=1):
+                raise PageNotFound()
+            full = self.repo.resolve(revision)
+            row = self.catalog.revision(name, full) or self._row_at(name, full)
         if row is None or row.action == "delete" or \
                 not self.permissions.can_read(account, row.name):
             raise RevisionNotFound()

@@ -373,3 +373,44 @@ def test_a_writer_killed_mid_commit_leaves_a_consistent_repository(repo, tmp_pat
                          Write(f"k/{count + 1}.md", str(count + 1).encode())],
                         "after the kill", ANN, head)
     assert git(repo, "fsck", "--strict", "--no-dangling") == ""
+
+
+# -- objects written and read from Python ----------------------------------------------
+
+def test_commits_written_from_python_pass_git_fsck_strict(repo):
+    big = [Write(f"Big/page-{n:04d}.md", f"# Page {n}\n".encode()) for n in range(5000)]
+    first = save(repo, [*big, Write("Team/Ünïcödé café.md", b"# Caf\xc3\xa9\n"),
+                        Write("Team/Deep/Old.md", b"old\n")], "import")
+    second = save(repo, [Write("Big/page-0042.md", b"# Changed\n"),
+                         Write("Big/page-9999.md", b"# New\n")], "Update Big pages")
+    third = save(repo, [Delete("Team/Deep/Old.md")], "Delete Team/Deep/Old", author=BOB)
+    assert git(repo, "fsck", "--strict", "--no-dangling", "--no-progress") == ""
+    assert git(repo, "rev-list", "main").split() == [third, second, first]
+    assert git(repo, "show", f"{second}:Big/page-0042.md") == "# Changed\n"
+    assert git(repo, "show", f"{first}:Team/Ünïcödé café.md") == "# Café\n"
+    assert "Deep" not in git(repo, "ls-tree", "--name-only", f"{third}:Team")
+    assert len(git(repo, "ls-tree", f"{third}:Big").splitlines()) == 5001
+    assert git(repo, "log", "-1", "--format=%an <%ae>|%s", third) == \
+        "Bob Sample <bob@example.org>|Delete Team/Deep/Old\n"
+
+
+def test_what_a_commit_remembers_is_what_git_log_says(repo):
+    save(repo, [Write("a/one.md", b"1"), Write("a/two.md", b"2")], "seed")
+    for changes in ([Write("a/one.md", b"one"), Write("a/three.md", b"3")],
+                    [Delete("a/two.md")]):
+        commit = save(repo, changes, " Several\r\nlines \n\n")
+        assert repo.made(commit).info == repo.commit_info(commit)
+    moved = save(repo, [Delete("a/one.md"), Write("b/one.md", b"one")], "move")
+    assert repo.made(moved) is None  # a rename: only `git log -M` tells
+
+
+def test_commits_on_packed_history_and_reads_from_it(repo):
+    first = save(repo, [Write("Team/a.md", b"a\n"), Write("Team/b.md", b"b\n")], "seed")
+    git(repo, "gc", "--quiet", "--prune=now")
+    fresh = Repository(repo.path)  # nothing in memory, every object packed
+    assert fresh.read(first, "Team/a.md")[1] == b"a\n"
+    assert fresh.resolve(first) == first
+    second = save(fresh, [Write("Team/a.md", b"A\n")], "edit")
+    assert fresh.tree(second) == {"Team/a.md": fresh.blob_id_of(b"A\n"),
+                                  "Team/b.md": fresh.blob_id_of(b"b\n")}
+    assert git(repo, "fsck", "--strict", "--no-dangling", "--no-progress") == ""
