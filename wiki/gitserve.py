@@ -15,6 +15,12 @@ validated values, never copied from the request, so nothing a client sends becom
 a path or a config value. The request body is copied to http-backend as it arrives and its
 answer is streamed back; http-backend itself inflates a gzip body.
 
+A push that is behind is merged, not refused (issue 12): receive-pack runs in a git namespace
+made for that push, so the client sees no branch to be behind of (the wiki's recent commits
+appear as `.have` lines, which keeps its pack small) and its branch lands on a ref of its own;
+`land_push` then fast-forwards the branch or merges under the write lock, and the report the
+client reads says how it went (`ng` with the pages in conflict when it could not).
+
 Like wiki/repo.py this runs git with an explicit environment and argument list and never through
 a shell; repo.py stays the only module that runs git commands on the wiki's behalf.
 """

@@ -888,10 +888,11 @@ class Repository:
         value = result.stdout.decode("ascii", errors="replace").strip()
         return value if result.returncode == 0 and _FULL_ID.fullmatch(value) else None
 
-    def history_sample(self, tip: str, dense: int = 64, scan: int = 50_000) -> list[str]:
+    def history_sample(self, tip: str, dense: int = 64, scan: int = 5_000) -> list[str]:
         """Commits on `tip`'s first-parent line: the newest `dense`, then ever sparser (gaps
         doubling) back to the `scan`-th. Whoever has any commit of that line has a sampled
-        one at most about twice as far back."""
+        one at most about twice as far back. `scan` bounds the cost (5,000 commits: ~80 ms
+        without a commit-graph file; 20,000: ~650 ms)."""
         line = self._git("rev-list", "--first-parent", f"--max-count={int(scan)}",
                          self._oid(tip)).stdout.decode("ascii").split()
         chosen = line[:dense]
