@@ -461,17 +461,45 @@ def run_pre_receive(stdin: Iterable[str], environ: Mapping[str, str] | None = No
     settings = config.load(environ=environ)
     services = build_services(settings)
     repo = services.repo
+    advice = None
     try:
         account = services.users.by_name(environ["REMOTE_USER"])
-        problems = pushpolicy.check_push(repo, services.permissions, account, settings, updates)
-        if not problems:
-            with repo.write_lock():
-                if any(u.old != (repo.head() or "0" * len(u.old)) for u in updates):
-                    problems.append("The wiki changed while you pushed (someone saved a page). "
-                                    "Pull and push again.")
+        if pushpolicy.is_incoming(environ.get("GIT_NAMESPACE")):
+            problems, advice = _check_incoming(services, account, settings, updates)
+        else:  # a push straight to the branch (not how wiki/gitserve.py runs git)
+            problems = pushpolicy.check_push(repo, services.permissions, account, settings,
+                                             updates)
+            if not problems:
+                with repo.write_lock():
+                    if any(u.old != (repo.head() or "0" * len(u.old)) for u in updates):
+                        problems.append("The wiki changed while you pushed (someone saved a "
+                                        "page). Pull and push again.")
     finally:
         services.db.dispose()
     if problems:
-        sys.stderr.write(pushpolicy.report(problems))
+        sys.stderr.write(pushpolicy.report(problems, advice))
         return 1
     return 0
+
+
+def _check_incoming(services, account, settings, updates) -> tuple[list[str], str | None]:
+    """A push through the wiki's address (it lands in a namespace of its own and is merged
+    afterwards, see wiki/gitserve.py): checked against its own base, then merged on trial
+    with the branch as it is now, so a conflict is refused before anything is kept."""
+    from wiki import pushpolicy
+
+    repo = services.repo
+    head = repo.head()
+    updates, problems = pushpolicy.against_head(repo, updates, head)
+    problems += pushpolicy.check_push(repo, services.permissions, account, settings, updates)
+    if problems or head is None:
+        return problems, None
+    for update in updates:
+        if repo.is_ancestor(head, update.new) or repo.is_ancestor(update.new, head):
+            continue  # a fast-forward, or nothing new: no merge to try
+        merged = pushpolicy.check_merge(repo, services.permissions, account, settings, head,
+                                        update.new)
+        problems += merged.lines
+        if merged.conflicts:
+            return problems, pushpolicy.CONFLICT_ADVICE
+    return problems, None

@@ -16,23 +16,24 @@ non-fast-forward updates.
 
 Which paths a push "changes": every path a new commit changes against its parent (for a merge,
 only what differs from every parent, so a `git pull` merge does not make the colleague's web
-edits count as yours), plus the net change from the old branch head to the new one (so a merge
+edits count as yours), plus the net change from the push's base to its new head (so a merge
 cannot quietly take an old version of a page the pusher may not write).
 
-The write lock: the checks run without it (a large push must not block web saves), then the
-hook takes the repository write lock to confirm the branch is still where the push started.
-A web save in progress is waited for, so the push is refused with a clear "pull and push
-again" instead of git's bare "failed to update ref". The short gap between the hook's exit and
-git's ref update stays: a web save landing there makes one of the two compare-and-swaps fail —
-git refuses the push, or the web save merges again on top — and nothing is lost either way.
+A push that is behind (pages were saved since its author pulled) is merged rather than refused
+(issue 12): a push through the wiki's address lands on a ref of its own, its base is its merge
+base with the branch, and the changes merged into the branch pass the same checks again (see
+"a push that is behind" below and wiki/gitserve.py). Nothing a push does can rewrite history:
+a forced push is merged like any other. Only real conflicts are refused, naming the pages.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 import unicodedata
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,12 +225,19 @@ def check_push(repo, permissions, account, settings, updates: list[RefUpdate]) -
 
 
 def _check_paths(repo, permissions, account, settings, update: RefUpdate) -> list[str]:
-    entries = changed_entries(repo, update)
+    zero = "0" * len(update.new)
+    return _check_entries(repo, permissions, account, settings, changed_entries(repo, update),
+                          None if update.old == zero else update.old, update.new)
+
+
+def _check_entries(repo, permissions, account, settings, entries: list[Entry],
+                   old: str | None, new: str) -> list[str]:
+    """The refusals for these changed entries, going from tree-ish `old` (None: nothing) to
+    tree-ish `new`."""
     present = [e for e in entries if not e.deleted]
     sizes = repo.sizes([e.oid for e in present if e.mode in FILE_MODES])
-    zero = "0" * len(update.new)
-    old_files = repo.listing(update.old) if update.old != zero else {}
-    new_files = repo.listing(update.new)
+    old_files = repo.listing(old) if old is not None else {}
+    new_files = repo.listing(new)
     new_names = _NewNames(old_files, new_files)
     refused: dict[bytes, str] = {}
     for entry in entries:
@@ -312,11 +320,101 @@ def parse_updates(lines: Iterable[str]) -> list[RefUpdate]:
     return updates
 
 
-def report(problems: list[str]) -> str:
+def report(problems: list[str], advice: str | None = None) -> str:
     lines = ["Kennis refused this push; nothing was changed:"]
     lines += [f"  {p}" for p in problems[:MAX_LISTED]]
     if len(problems) > MAX_LISTED:
         lines.append(f"  … and {len(problems) - MAX_LISTED} more.")
-    lines.append("Fix these commits (for example with `git rebase -i`) and push again. "
-                 "See the wiki's page Help/Git.")
+    lines.append(advice or "Fix these commits (for example with `git rebase -i`) and push "
+                 "again. See the wiki's page Help/Git.")
     return "\n".join(lines) + "\n"
+
+
+# --- a push that is behind: merged, not refused ---------------------------------------------------
+#
+# A push through the wiki's address never moves the branch itself. wiki/gitserve.py runs
+# receive-pack in a git namespace of its own (GIT_NAMESPACE), so the client sees no branch
+# (the wiki's commits only as `.have` lines, to keep the pack small) and its `main` lands on
+# refs/namespaces/<that namespace>/refs/heads/main. This hook checks the push against its own
+# base, the merge base with the branch; once git has stored it, gitserve fast-forwards the
+# branch or merges, under the write lock, and tells the client. So a push that is behind
+# because a page was saved meanwhile still lands when the changes merge cleanly.
+
+INCOMING_PREFIX = "kennis-push-"
+_INCOMING = re.compile(r"kennis-push-[0-9a-f]{32}")
+CONFLICT_ADVICE = ("Run `git pull`, resolve the conflicts, commit and push again. "
+                   "See the wiki's page Help/Git.")
+MAX_NAMED = 10  # pages named in the one-line refusal git shows beside the branch
+
+
+def incoming_namespace() -> str:
+    """A fresh namespace for one push."""
+    return f"{INCOMING_PREFIX}{uuid.uuid4().hex}"
+
+
+def is_incoming(namespace: str | None) -> bool:
+    return bool(namespace) and _INCOMING.fullmatch(namespace) is not None
+
+
+def incoming_ref(repo, namespace: str) -> str:
+    """Where the push's branch lands: the wiki's branch inside the push's namespace."""
+    if not is_incoming(namespace):
+        raise ValueError(f"not a push namespace: {namespace!r}")
+    return f"refs/namespaces/{namespace}/{repo.ref}"
+
+
+def against_head(repo, updates: list[RefUpdate], head: str | None
+                 ) -> tuple[list[RefUpdate], list[str]]:
+    """The updates of a namespaced push (they all create refs) with the branch's old side set
+    to the push's base, the merge base with `head`: what the push changes is judged against
+    what its author started from, never against web edits made since."""
+    rebased, problems = [], []
+    for update in updates:
+        zero = "0" * len(update.new)
+        if update.ref != repo.ref or update.new == zero or head is None:
+            rebased.append(update)
+            continue
+        base = repo.merge_base(head, update.new)
+        if base is None:
+            problems.append(f"{update.ref}: these commits share no history with the wiki. "
+                            "Clone the wiki and add your work on top.")
+            continue
+        rebased.append(RefUpdate(base, update.new, update.ref))
+    return rebased, problems
+
+
+@dataclass(frozen=True)
+class MergeCheck:
+    """A push merged into the branch head: the merged tree, or why it cannot be."""
+
+    tree: str | None
+    conflicts: list[str]  # pages and files changed on both sides in ways git cannot merge
+    problems: list[str]  # what the push policy refuses in the merged result
+
+    @property
+    def lines(self) -> list[str]:
+        return [f"{name}: changed both by this push and on the wiki since your last pull, "
+                "in ways that do not merge (a conflict)" for name in self.conflicts] \
+            + self.problems
+
+    def reason(self) -> str:
+        """One line for git's report beside the branch (no line breaks allowed there)."""
+        if not self.conflicts:
+            return f"refused by the push policy: {self.problems[0][:200]}"
+        named = ", ".join(self.conflicts[:MAX_NAMED])
+        more = f" and {len(self.conflicts) - MAX_NAMED} more" if \
+            len(self.conflicts) > MAX_NAMED else ""
+        return f"conflicts with changes saved on the wiki in {named}{more}; pull and push again"
+
+
+def check_merge(repo, permissions, account, settings, head: str, pushed: str) -> MergeCheck:
+    """Merge `pushed` into `head` as git's 3-way merge does. Every path the merge changes
+    against `head` (which holds all web edits, so only the push's effect counts) passes the
+    same checks as a pushed path: a page the web moved where the pusher may not write does
+    not receive the pusher's edit through rename detection."""
+    tree, conflicted = repo.merge_trees(head, pushed)
+    if conflicted:
+        return MergeCheck(None, [permission_name(_show(raw)) for raw in conflicted], [])
+    problems = _check_entries(repo, permissions, account, settings,
+                              repo.diff_entries(head, tree), head, tree)
+    return MergeCheck(None if problems else tree, [], problems)

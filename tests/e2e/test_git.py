@@ -374,14 +374,34 @@ def test_push_refuses_a_page_the_pusher_may_not_write(wiki):
     _refused(wiki, clone, user_message=b"Private/Plan.md: bob may not change this path")
 
 
-def test_push_refuses_force_push_deletion_and_other_refs(wiki):
+def test_a_forced_push_is_merged_and_never_rewrites_history(wiki):
+    for text in ("first\n", "second\n"):
+        assert wiki.api("PUT", "pages/Forced", json={"markdown": text}).ok
     clone = _fresh(wiki)
     write(clone, "Rewritten.md", "history rewritten\n")
     commit_all(wiki, clone, "on top")
     wiki.git("reset", "--quiet", "--soft", "HEAD~2", cwd=clone)
     wiki.git("commit", "--quiet", "-m", "squashed", cwd=clone)
-    _refused(wiki, clone, "--force", "origin", "HEAD:main", user_message=b"not a fast-forward")
-    _refused(wiki, clone, "origin", ":main", user_message=b"cannot be deleted")
+    before = wiki.head()
+    push(wiki, clone, "--force", "origin", "HEAD:main")
+    after = wiki.head()
+    assert after != before
+    # The wiki's commits stay; the squashed commit comes in beside them, by a merge.
+    assert subprocess.run(["git", "--git-dir", str(wiki.repo), "merge-base", "--is-ancestor",
+                           before, after]).returncode == 0
+    assert wiki.api("GET", "pages/Rewritten").json()["markdown"] == "history rewritten\n"
+    assert wiki.api("GET", "pages/Forced").json()["markdown"] == "second\n"
+    assert wiki.fsck_ok()
+
+
+def test_push_refuses_deletion_and_other_refs(wiki):
+    clone = _fresh(wiki)
+    write(clone, "Other refs.md", "not for other branches\n")
+    commit_all(wiki, clone, "on top")
+    before = wiki.head()
+    # git itself refuses: a push never sees the wiki's branch, so there is nothing to delete.
+    deleted = push(wiki, clone, "origin", ":main", check=False)
+    assert deleted.returncode != 0 and wiki.head() == before
     _refused(wiki, clone, "origin", "HEAD:refs/heads/feature",
              user_message=b"only refs/heads/main can be pushed")
     wiki.git("tag", "v1", cwd=clone)
@@ -389,6 +409,7 @@ def test_push_refuses_force_push_deletion_and_other_refs(wiki):
     remote_refs = wiki.git("ls-remote", wiki.clone_url("alice"), cwd=clone).stdout.decode()
     assert [line.split("\t")[1] for line in remote_refs.splitlines()] == ["HEAD",
                                                                            "refs/heads/main"]
+    assert not _refs(wiki, "refs/namespaces/")
 
 
 def test_push_refused_for_readers_and_anonymous(wiki):
@@ -401,18 +422,118 @@ def test_push_refused_for_readers_and_anonymous(wiki):
     assert anonymous.returncode != 0 and wiki.head() == before
 
 
-def test_a_push_based_on_an_old_commit_is_rejected_then_pull_and_push_works(wiki):
+def _refs(wiki: GitWiki, prefix: str) -> list[str]:
+    return subprocess.run(["git", "--git-dir", str(wiki.repo), "for-each-ref",
+                           "--format=%(refname)", prefix], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def test_a_push_that_is_behind_is_merged_with_the_web_edits(wiki):
+    assert wiki.api("PUT", "pages/Behind/Pushed", json={"markdown": "one\n"}).ok
+    assert wiki.api("PUT", "pages/Behind/Web", json={"markdown": "one\n"}).ok
     clone = wiki.clone("alice")
-    assert wiki.api("PUT", "pages/Git/Web", json={"markdown": "from the web\n"}).ok
-    write(clone, "Git/Offline.md", "written offline\n")
+    write(clone, "Behind/Pushed.md", "one\npushed offline\n")
     commit_all(wiki, clone, "offline work")
-    rejected = push(wiki, clone, check=False)
-    assert rejected.returncode != 0
-    assert b"fetch first" in rejected.stderr or b"non-fast-forward" in rejected.stderr
-    wiki.git("pull", "--quiet", "--no-rebase", "--no-edit", "origin", "main", cwd=clone)
-    push(wiki, clone)
-    assert wiki.api("GET", "pages/Git/Web").json()["markdown"] == "from the web\n"
-    assert wiki.api("GET", "pages/Git/Offline").json()["markdown"] == "written offline\n"
+    pushed = wiki.git("rev-parse", "HEAD", cwd=clone).stdout.decode().strip()
+    assert wiki.api("PUT", "pages/Behind/Web", user="bob",
+                    json={"markdown": "one\nsaved on the web\n"}).ok
+    web_head = wiki.head()
+
+    result = push(wiki, clone, "origin")  # a plain `git push`, without pulling first
+    assert b"Kennis merged your push with 1 change saved on the wiki" in result.stderr
+
+    assert wiki.api("GET", "pages/Behind/Pushed").json()["markdown"] == "one\npushed offline\n"
+    assert wiki.api("GET", "pages/Behind/Web").json()["markdown"] == "one\nsaved on the web\n"
+    merge = wiki.head()
+    parents = wiki.git("--git-dir", str(wiki.repo), "rev-list", "--parents", "-n1", merge
+                       ).stdout.decode().split()
+    assert parents == [merge, web_head, pushed]
+    author, message = wiki.git("--git-dir", str(wiki.repo), "log", "-1", "--format=%an%n%B",
+                               merge).stdout.decode().split("\n", 1)
+    assert author == "alice"  # the pusher's account, not the commits' author (Ann Power)
+    assert "push with web edits" in message
+    assert not _refs(wiki, "refs/namespaces/")  # the push's own ref is gone
+
+    wiki.git("pull", "--quiet", "--no-rebase", "origin", "main", cwd=clone)
+    assert wiki.git("rev-parse", "HEAD", cwd=clone).stdout.decode().strip() == merge
+    assert (clone / "Behind/Web.md").read_text() == "one\nsaved on the web\n"
+    assert wiki.fsck_ok()
+
+
+def test_a_push_that_conflicts_with_web_edits_is_refused_naming_the_page(wiki):
+    assert wiki.api("PUT", "pages/Behind/Shared", json={"markdown": "a\nb\nc\n"}).ok
+    clone = wiki.clone("alice")
+    write(clone, "Behind/Shared.md", "a\nb from git\nc\n")
+    write(clone, "Behind/Other.md", "clean on its own\n")
+    commit_all(wiki, clone, "conflicting work")
+    assert wiki.api("PUT", "pages/Behind/Shared", user="bob",
+                    json={"markdown": "a\nb from the web\nc\n"}).ok
+    before = wiki.head()
+    _refused(wiki, clone, "origin", user_message=b"Behind/Shared: changed both by this push "
+             b"and on the wiki")
+    result = push(wiki, clone, "origin", check=False)
+    assert b"git pull" in result.stderr
+    assert wiki.head() == before
+    assert wiki.api("GET", "pages/Behind/Shared").json()["markdown"] == "a\nb from the web\nc\n"
+    assert wiki.api("GET", "pages/Behind/Other").status_code == 404
+    assert not _refs(wiki, "refs/namespaces/")
+
+
+def test_a_push_that_is_behind_is_checked_on_its_own_changes(wiki):
+    owner = wiki.clone("alice")
+    write(owner, "Private/Behind.md", "alice's page\n")
+    commit_all(wiki, owner, "private page")
+    push(wiki, owner)
+    clone = wiki.clone("bob")  # bob reads Private but may not write it
+    write(clone, "Private/Sneaked in.md", "bob's page\n")
+    commit_all(wiki, clone, "bob writes where he may not")
+    assert wiki.api("PUT", "pages/Behind/Elsewhere", json={"markdown": "web\n"}).ok
+    _refused(wiki, clone, "origin", user_message=b"Private/Sneaked in.md: bob may not change "
+             b"this path")
+
+    # Web edits merged in are not the pusher's: alice's edit of a private page, saved
+    # while bob's push was on its way, does not make bob's public change refused.
+    clone = wiki.clone("bob")
+    write(clone, "Behind/Bob.md", "bob's public page\n")
+    commit_all(wiki, clone, "bob writes where he may")
+    assert wiki.api("PUT", "pages/Private/Behind", json={"markdown": "alice again\n"}).ok
+    push(wiki, clone, "origin")
+    assert wiki.api("GET", "pages/Behind/Bob").json()["markdown"] == "bob's public page\n"
+    assert wiki.api("GET", "pages/Private/Behind").json()["markdown"] == "alice again\n"
+
+
+def test_pushes_land_while_a_page_is_saved_several_times_a_second(wiki):
+    clone = wiki.clone("alice")
+    stop = threading.Event()
+    saves: list[int] = []
+
+    def keep_saving():
+        for number in range(150):  # about 2.5 a second until the pushes are done (< 60 s)
+            if stop.is_set():
+                break
+            answer = wiki.api("PUT", "pages/Busy/Web", user="bob",
+                              json={"markdown": f"save {number}\n"})
+            saves.append(answer.status_code)
+            time.sleep(0.3)
+
+    saver = threading.Thread(target=keep_saving)
+    saver.start()
+    try:
+        for number in range(3):
+            write(clone, f"Busy/Push {number}.md", f"pushed {number}\n")
+            commit_all(wiki, clone, f"busy push {number}")
+            wiki.git("pull", "--quiet", "--rebase", "origin", "main", cwd=clone)
+            result = push(wiki, clone, "origin", check=False)
+            assert result.returncode == 0, result.stderr.decode(errors="replace")
+    finally:
+        stop.set()
+        saver.join()
+    assert saves and set(saves) <= {200, 201}
+    for number in range(3):
+        assert wiki.api("GET", f"pages/Busy/Push {number}").json()["markdown"] == \
+            f"pushed {number}\n"
+    assert wiki.api("GET", "pages/Busy/Web").json()["markdown"] == f"save {len(saves) - 1}\n"
+    assert wiki.fsck_ok()
 
 
 def test_web_saves_and_pushes_racing_both_kept(wiki):

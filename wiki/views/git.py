@@ -51,7 +51,7 @@ def _serve(service: str, advertise: bool) -> Response:
     after = gitserve.after_push(wiki.repo, wiki.catalog, wiki.acl.record, account) \
         if service == gitserve.RECEIVE and not advertise else None
     answer = gitserve.run_backend(wiki.settings, wiki.repo, git_request, account, body,
-                                  after)
+                                  after, permissions=wiki.permissions)
     response = Response(answer.body, status=answer.status, headers=answer.headers,
                         direct_passthrough=True)
     response.headers.setdefault("Cache-Control", "no-cache")
