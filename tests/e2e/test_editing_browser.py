@@ -21,6 +21,9 @@ def _raw(server, name) -> str:
 def _new_page(t, title, namespace):
     page = t.page
     page.goto("/wiki/Home")
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():  # on a phone the site's links fold into the menu
+        menu.click()
     page.get_by_role("link", name="New page").click()
     page.fill("#title", title)
     page.fill("#namespace", namespace)

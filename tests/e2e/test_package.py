@@ -137,7 +137,7 @@ def _crawl(session, base, language) -> set[str]:
         assert f'<html lang="{language}"' in answer.text, path
         if path == "/":
             assert f"Kennis {__version__}" in answer.text  # the admins' footer
-        for href in re.findall(r'(?:href|src)="([^"#]+)', answer.text):
+        for href in re.findall(r'\s(?:href|src)="([^"#]+)', answer.text):
             target = urlsplit(urljoin(base + path, unescape(href)))
             if target.netloc != urlsplit(base).netloc:
                 continue

@@ -84,7 +84,9 @@ class _ErrorAnswers(BasePlugin):
                          if str(code) not in ("default", "422")}
             operation["responses"] = responses
             codes = {"400", "401", "429"}
-            if "{" in (path or ""):
+            names_a_page = any(p.get("in") == "query" and p.get("name") == "page"
+                               for p in operation.get("parameters", []))
+            if "{" in (path or "") or names_a_page:  # a page or item that may not be there
                 codes.add("404")
             if method != "get":
                 codes |= {"403", "404"}
