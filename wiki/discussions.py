@@ -139,6 +139,7 @@ class Activity:
     revision: str = ""
     thread_id: int | None = None
     comment_id: int | None = None
+    pushed_by: str = ""  # an edit pushed with git by someone else than its author
 
 
 @dataclass(frozen=True)
@@ -773,7 +774,8 @@ class Discussions:
         while len(out) < limit:
             rows = self.catalog.recent(limit=batch, offset=start, prefix=prefix)
             out += [Activity(kind=r.action, page_name=r.name, author=r.author, date=r.date,
-                             summary=r.message, revision=r.revision) for r in rows
+                             summary=r.message, revision=r.revision, pushed_by=r.pushed_by)
+                    for r in rows
                     if self.permissions.can_read(account, r.name)
                     and self.permissions.can_read(account, r.page_key)]
             if len(rows) < batch:

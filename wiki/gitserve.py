@@ -35,7 +35,7 @@ from typing import IO
 from wiki.errors import InvalidInput, PermissionDenied, Unauthorized, WikiError
 from wiki.pushpolicy import ENV_FLAG
 from wiki.repo import Repository
-from wiki.users import Account
+from wiki.users import Account, authored_by
 
 REALM = "Kennis"
 UPLOAD = "git-upload-pack"
@@ -204,16 +204,23 @@ class CgiResponse:
 
 
 def after_push(repo: Repository, catalog, audit: Callable[[str, str, str, str], None],
-               account: Account) -> Callable[[], None]:
-    """What runs once a push has finished: the catch-up every change ends with, and the audit
-    row "N before..head" that the activity stream shows as "pushed N commits"."""
+               account: Account, author_domain: str) -> Callable[[], None]:
+    """What runs once a push has finished: who pushed each new commit (git keeps only the
+    author the pusher chose; history shows "pushed by" when the two differ), the catch-up
+    every change ends with, and the audit row "N before..head" that the activity stream
+    shows as "pushed N commits"."""
     before = repo.head()
 
     def after() -> None:
         head = repo.head()
         if head != before:
+            commits = repo.log(before, head, with_changes=False)
+            # Before the catch-up, so the revisions it records already know their pusher.
+            catalog.record_push(account.name, {c.id: authored_by(c.author, account,
+                                                                 author_domain)
+                                               for c in commits})
             catalog.catch_up()
-            count = len(repo.log(before, head, with_changes=False)) if before else 0
+            count = len(commits) if before else 0
             audit(account.name, "git-push", repo.ref, f"{count} {before or ''}..{head}")
 
     return after
