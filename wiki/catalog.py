@@ -479,11 +479,15 @@ class Catalog:
         return self._remembered("contributors", key, lambda: self._contributors(key))
 
     def _contributors(self, key: str) -> list[tuple[str, int]]:
+        # A pushed commit counts for its pusher: the account behind it, whatever author
+        # the commit names.
+        who = func.coalesce(Push.account, RevisionRow.author_name)
         with self.db.session() as s:
-            rows = s.execute(select(RevisionRow.author_name, func.count(RevisionRow.id))
+            rows = s.execute(select(who, func.count(RevisionRow.id))
+                             .outerjoin(Push, Push.commit == RevisionRow.revision)
                              .where(RevisionRow.page_key == key)
-                             .group_by(RevisionRow.author_name)
-                             .order_by(func.count(RevisionRow.id).desc(), RevisionRow.author_name))
+                             .group_by(who)
+                             .order_by(func.count(RevisionRow.id).desc(), who))
             return [(n, c) for n, c in rows]
 
     def renamed_to(self, name: str) -> str | None:

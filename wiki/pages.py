@@ -272,6 +272,12 @@ class Pages:
         if hidden:
             lines = [dataclasses.replace(line, revision="", author=Author("", ""), date=None)
                      if line.revision in hidden else line for line in lines]
+        # Who wrote a line as history shows it: the pusher's account for their own pushed
+        # commits, else the recorded author and who pushed it (git blame knows only authors).
+        shown = {r.revision: r for r in rows if r.revision not in hidden}
+        lines = [dataclasses.replace(line, author=Author(r.author, line.author.email),
+                                     pushed_by=r.pushed_by)
+                 if (r := shown.get(line.revision)) else line for line in lines]
         return row.revision, lines
 
     def backlinks(self, account: Account, name: str) -> list[PageInfo]:

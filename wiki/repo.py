@@ -137,6 +137,7 @@ class BlameLine:
     date: datetime | None
     line_no: int
     text: str
+    pushed_by: str = ""  # who pushed the commit with git, when not its author (Pages.blame)
 
 
 def _utc(timestamp: bytes | str) -> datetime:

@@ -76,6 +76,8 @@ def test_a_commit_authored_as_someone_else_shows_who_pushed_it(tmp_path):
         assert "admin (pushed by alice)" in wiki.page("recent").text
         page = wiki.page("wiki/Team/Forged").text
         assert "Last changed by admin (pushed by alice)" in page
+        assert "Contributors: alice." in page  # the account behind the push
+        assert "admin (pushed by alice)" in wiki.page("blame/Team/Forged").text
 
 
 def test_with_the_setting_on_a_push_of_someone_elses_commit_is_refused(tmp_path):
