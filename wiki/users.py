@@ -27,9 +27,9 @@ MIN_PASSWORD = 8
 # email, so no spaces, line breaks or control characters (a ValueError in the email module
 # that failed every post notifying the user), and no commas or angle brackets (more
 # recipients).
-MAX_DISPLAY_NAME = 128
 _EMAIL = re.compile(r"[^\s\x00-\x1f\x7f@,;:<>()\[\]\"\\]+@[^\s\x00-\x1f\x7f@,;:<>()\[\]\"\\]+")
 MAX_EMAIL = 254
+MAX_DISPLAY_NAME = 128
 
 
 def clean_email(value) -> str:
@@ -67,7 +67,6 @@ class Account:
     @property
     def label(self) -> str:
         return self.display_name or self.name
-
 
 
 ANONYMOUS = Account(id=None, name="anonymous")
@@ -430,15 +429,16 @@ def clean_display_name(value) -> str:
     for control or formatting characters (bidi overrides, zero-width joiners), which can
     make one name look like another."""
     text = value.strip()[:MAX_DISPLAY_NAME] if isinstance(value, str) else ""
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text):
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in text):
         raise InvalidInput("A display name cannot contain control or formatting characters.")
     return text
 
 
 def _require_distinct_display_name(s, display_name: str, own_name: str,
                                    user_id: int | None) -> None:
-    """History, feeds and comments show display names: one that equals or closely resembles
-    another account's name or display name would let an editor pass as a colleague."""
+    """The header, mentions and notification email show display names: one that equals or
+    closely resembles another account's name or display name would let an editor pass as a
+    colleague."""
     wanted = name_skeleton(display_name)
     if not wanted:
         return
