@@ -31,6 +31,7 @@ class ActivityItem:
     revision: str = ""
     thread_id: int | None = None
     comment_id: int | None = None
+    pushed_by: str = ""  # an edit pushed with git by someone else than its author
 
 
 class Activity:
@@ -56,7 +57,7 @@ class Activity:
                      ) -> list[ActivityItem]:
         """Page changes newest first, as Recent changes shows them to this account."""
         return [ActivityItem(kind=r.action, page_name=r.name, author=r.author, date=r.date,
-                             summary=r.message, revision=r.revision)
+                             summary=r.message, revision=r.revision, pushed_by=r.pushed_by)
                 for r in self.pages.recent(account, limit=limit, prefix=prefix)]
 
     def recent_comments(self, account: Account, limit: int = 50, prefix: str = ""

@@ -413,7 +413,7 @@ class Attachments:
             return Change([Write(placed["path"], data)],
                           commit_message(message, f"{verb} {page_name}"))
 
-        revision = self.catalog.commit(plan, commit_author(account))
+        revision = self.catalog.commit(plan, commit_author(account, self.settings.author_host))
         if revision is None:
             return Upload(placed["page"], placed["name"], placed["path"], placed["head"] or "",
                           replaced=True, unchanged=True)
@@ -475,7 +475,7 @@ class Attachments:
             return Change([Delete(found[1])],
                           commit_message(message, f"Delete {found[0]} from {page_name}"))
 
-        return self.catalog.commit(plan, commit_author(account))
+        return self.catalog.commit(plan, commit_author(account, self.settings.author_host))
 
     # --- search ---------------------------------------------------------------------------------
 

@@ -17,7 +17,16 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, or_, select
 
 from wiki import paths
-from wiki.db import DERIVED_TABLES, Database, LinkRow, PageRow, RevisionRow, State, TagRow
+from wiki.db import (
+    DERIVED_TABLES,
+    Database,
+    LinkRow,
+    PageRow,
+    Push,
+    RevisionRow,
+    State,
+    TagRow,
+)
 from wiki.errors import RepositoryBusy
 from wiki.locks import file_lock
 from wiki.render import Renderer
@@ -45,6 +54,7 @@ class PageInfo:
     author: str
     author_email: str
     updated: datetime
+    pushed_by: str = ""  # who pushed the last change, when not its author (see _shown)
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class RevisionInfo:
     author_email: str
     date: datetime
     message: str
+    pushed_by: str = ""  # who pushed this commit, when not its author (see _shown)
 
 
 @dataclass(frozen=True)
@@ -89,19 +100,39 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _page(row: PageRow) -> PageInfo:
+def _shown(recorded: str, pusher: str | None, own: bool | None) -> tuple[str, str]:
+    """(author, pushed_by) as the wiki shows a commit. A web edit records the account name.
+    A pushed commit records whatever the pusher chose: when its address was the pusher's,
+    the pusher's account is shown; otherwise the recorded name, with who pushed it."""
+    if not pusher:
+        return recorded, ""
+    return (pusher, "") if own else (recorded, pusher)
+
+
+# Rows are read together with who pushed their commit, if anyone (an outer join).
+_PUSHER = (Push.account.label("pusher"), Push.own.label("pusher_own"))
+
+
+def _with_pusher(entity, revision_column):
+    return select(entity, *_PUSHER).outerjoin(Push, Push.commit == revision_column)
+
+
+def _page(row: PageRow, pusher: str | None = None, own: bool | None = None) -> PageInfo:
+    author, pushed_by = _shown(row.author_name, pusher, own)
     return PageInfo(name=row.name, key=row.key, blob=row.blob, title=row.title,
                     tags=tuple(t for t in row.tags.split(" ") if t), lang=row.lang,
-                    revision=row.revision, author=row.author_name,
-                    author_email=row.author_email, updated=row.updated)
+                    revision=row.revision, author=author, author_email=row.author_email,
+                    updated=_aware(row.updated), pushed_by=pushed_by)
 
 
-def _revision(row: RevisionRow) -> RevisionInfo:
+def _revision(row: RevisionRow, pusher: str | None = None, own: bool | None = None
+              ) -> RevisionInfo:
     old_name = (paths.from_file(row.old_path) or row.old_path) if row.old_path else ""
+    author, pushed_by = _shown(row.author_name, pusher, own)
     return RevisionInfo(revision=row.revision, name=paths.from_file(row.path) or row.path,
                         action=row.action, old_name=old_name, page_key=row.page_key,
-                        author=row.author_name, author_email=row.author_email, date=row.date,
-                        message=row.message)
+                        author=author, author_email=row.author_email, date=row.date,
+                        message=row.message, pushed_by=pushed_by)
 
 
 class Catalog:
@@ -276,6 +307,7 @@ class Catalog:
             s.execute(delete(LinkRow).where(LinkRow.source_key.in_(chunk)))
             s.execute(delete(TagRow).where(TagRow.page_key.in_(chunk)))
             s.execute(delete(PageRow).where(PageRow.key.in_(chunk)))
+        pushers = self._pushers(s, {c.id for c in last_commit.values()})
         changes: list[PageChange] = []
         rows: list[dict] = []
         links: dict[tuple[str, str], str] = {}
@@ -298,7 +330,8 @@ class Catalog:
             for target in rendered.links:  # a target linked twice: the last name (as before)
                 links[key, paths.key(target)] = target
             tags.update((key, tag) for tag in rendered.tags)
-            changes.append(PageChange(key, name, blob, text, _page(PageRow(**row))))
+            changes.append(PageChange(key, name, blob, text,
+                                      _page(PageRow(**row), *pushers.get(commit.id, (None, None)))))
         if rows:
             s.execute(insert(PageRow), rows)
         if links:
@@ -307,6 +340,27 @@ class Catalog:
         if tags:
             s.execute(insert(TagRow), [dict(page_key=k, tag=t) for k, t in tags])
         return changes
+
+    @staticmethod
+    def _pushers(s, commits: set[str]) -> dict[str, tuple[str, bool]]:
+        """commit -> (pusher, own) for those of `commits` that came by a push."""
+        found: dict[str, tuple[str, bool]] = {}
+        ids = sorted(commits)
+        for start in range(0, len(ids), KEYS_PER_STATEMENT):
+            rows = s.execute(select(Push.commit, Push.account, Push.own)
+                             .where(Push.commit.in_(ids[start:start + KEYS_PER_STATEMENT])))
+            found.update({c: (a, o) for c, a, o in rows})
+        return found
+
+    def record_push(self, account: str, commits: dict[str, bool]) -> None:
+        """Keep who pushed these commits (commit -> whether its author was the pusher).
+        Not derived data: a rebuild keeps it. A commit pushed again keeps its first pusher."""
+        if not commits:
+            return
+        with self.db.session() as s:
+            known = set(self._pushers(s, set(commits)))
+            s.add_all(Push(commit=c, account=account, own=own)
+                      for c, own in commits.items() if c not in known)
 
     # --- questions -----------------------------------------------------------------------------
 
@@ -377,24 +431,24 @@ class Catalog:
 
     def _load_page(self, key: str) -> PageInfo | None:
         with self.db.engine.connect() as c:
-            row = c.execute(select(PageRow.__table__).where(PageRow.key == key)).first()
+            row = c.execute(_with_pusher(PageRow.__table__, PageRow.revision)
+                            .where(PageRow.key == key)).first()
         if row is None:
             return None
-        return PageInfo(name=row.name, key=row.key, blob=row.blob, title=row.title,
-                        tags=tuple(t for t in row.tags.split(" ") if t), lang=row.lang,
-                        revision=row.revision, author=row.author_name,
-                        author_email=row.author_email, updated=_aware(row.updated))
+        return _page(row, row.pusher, row.pusher_own)
 
     def pages(self, prefix: str = "", limit: int | None = None, offset: int = 0
               ) -> tuple[int, list[PageInfo]]:
-        query = select(PageRow)
+        query = _with_pusher(PageRow, PageRow.revision)
+        count = select(func.count(PageRow.key))
         if prefix:
             pkey = paths.key(prefix.strip("/")) + "/"
             query = query.where(PageRow.key.startswith(pkey, autoescape=True))
+            count = count.where(PageRow.key.startswith(pkey, autoescape=True))
         with self.db.session() as s:
-            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = s.scalars(query.order_by(PageRow.key).offset(offset).limit(limit))
-            return total, [_page(r) for r in rows]
+            total = s.scalar(count) or 0
+            rows = s.execute(query.order_by(PageRow.key).offset(offset).limit(limit))
+            return total, [_page(*r) for r in rows]
 
     def existing(self, names: Iterable[str]) -> set[str]:
         """Which of these page names exist (compared case-insensitively)."""
@@ -404,16 +458,18 @@ class Catalog:
     def history(self, name: str, limit: int | None = None, offset: int = 0
                 ) -> list[RevisionInfo]:
         with self.db.session() as s:
-            rows = s.scalars(select(RevisionRow).where(RevisionRow.page_key == paths.key(name))
+            rows = s.execute(_with_pusher(RevisionRow, RevisionRow.revision)
+                             .where(RevisionRow.page_key == paths.key(name))
                              .order_by(RevisionRow.seq.desc()).offset(offset).limit(limit))
-            return [_revision(r) for r in rows]
+            return [_revision(*r) for r in rows]
 
     def revision(self, name: str, revision: str) -> RevisionInfo | None:
         """The history row of this page at commit `revision` (full id)."""
         with self.db.session() as s:
-            row = s.scalar(select(RevisionRow).where(RevisionRow.page_key == paths.key(name),
-                                                     RevisionRow.revision == revision))
-            return _revision(row) if row else None
+            row = s.execute(_with_pusher(RevisionRow, RevisionRow.revision)
+                            .where(RevisionRow.page_key == paths.key(name),
+                                   RevisionRow.revision == revision)).first()
+            return _revision(*row) if row else None
 
     def revisions_since(self, name: str, revision: str) -> list[RevisionInfo] | None:
         """Rows of this page newer than `revision`, or None if it is not in the page's history."""
@@ -422,21 +478,26 @@ class Catalog:
                 RevisionRow.page_key == paths.key(name), RevisionRow.revision == revision))
             if base is None:
                 return None
-            rows = s.scalars(select(RevisionRow).where(RevisionRow.page_key == paths.key(name),
-                                                       RevisionRow.seq > base)
+            rows = s.execute(_with_pusher(RevisionRow, RevisionRow.revision)
+                             .where(RevisionRow.page_key == paths.key(name),
+                                    RevisionRow.seq > base)
                              .order_by(RevisionRow.seq))
-            return [_revision(r) for r in rows]
+            return [_revision(*r) for r in rows]
 
     def contributors(self, name: str) -> list[tuple[str, int]]:
         key = paths.key(name)
         return self._remembered("contributors", key, lambda: self._contributors(key))
 
     def _contributors(self, key: str) -> list[tuple[str, int]]:
+        # A pushed commit counts for its pusher: the account behind it, whatever author
+        # the commit names.
+        who = func.coalesce(Push.account, RevisionRow.author_name)
         with self.db.session() as s:
-            rows = s.execute(select(RevisionRow.author_name, func.count(RevisionRow.id))
+            rows = s.execute(select(who, func.count(RevisionRow.id))
+                             .outerjoin(Push, Push.commit == RevisionRow.revision)
                              .where(RevisionRow.page_key == key)
-                             .group_by(RevisionRow.author_name)
-                             .order_by(func.count(RevisionRow.id).desc(), RevisionRow.author_name))
+                             .group_by(who)
+                             .order_by(func.count(RevisionRow.id).desc(), who))
             return [(n, c) for n, c in rows]
 
     def renamed_to(self, name: str) -> str | None:
@@ -451,20 +512,21 @@ class Catalog:
             return page.name if page else None
 
     def recent(self, limit: int = 50, offset: int = 0, prefix: str = "") -> list[RevisionInfo]:
-        query = select(RevisionRow)
+        query = _with_pusher(RevisionRow, RevisionRow.revision)
         if prefix:
             query = query.where(or_(RevisionRow.page_key.startswith(
                 paths.key(prefix.strip("/")) + "/", autoescape=True)))
         with self.db.session() as s:
-            rows = s.scalars(query.order_by(RevisionRow.seq.desc()).offset(offset).limit(limit))
-            return [_revision(r) for r in rows]
+            rows = s.execute(query.order_by(RevisionRow.seq.desc()).offset(offset).limit(limit))
+            return [_revision(*r) for r in rows]
 
     def backlinks(self, name: str) -> list[PageInfo]:
         with self.db.session() as s:
-            rows = s.scalars(select(PageRow).join(LinkRow, LinkRow.source_key == PageRow.key)
+            rows = s.execute(_with_pusher(PageRow, PageRow.revision)
+                             .join(LinkRow, LinkRow.source_key == PageRow.key)
                              .where(LinkRow.target_key == paths.key(name))
                              .order_by(PageRow.key))
-            return [_page(r) for r in rows]
+            return [_page(*r) for r in rows]
 
     def tags(self) -> list[tuple[str, int]]:
         with self.db.session() as s:
@@ -474,9 +536,10 @@ class Catalog:
 
     def tagged(self, tag: str) -> list[PageInfo]:
         with self.db.session() as s:
-            rows = s.scalars(select(PageRow).join(TagRow, TagRow.page_key == PageRow.key)
+            rows = s.execute(_with_pusher(PageRow, PageRow.revision)
+                             .join(TagRow, TagRow.page_key == PageRow.key)
                              .where(TagRow.tag == tag.lower()).order_by(PageRow.key))
-            return [_page(r) for r in rows]
+            return [_page(*r) for r in rows]
 
     def check(self) -> list[str]:
         """Problems between the derived data and git, in plain words (empty when healthy)."""

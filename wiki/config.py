@@ -8,10 +8,12 @@ README's settings table is checked against this list by a test.
 import functools
 import ipaddress
 import os
+import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _setting(default, doc: str):
@@ -67,6 +69,8 @@ class Settings:
     metrics_allow: str = _setting("", "Comma-separated addresses or networks (CIDR) that may read `/metrics` without the token; empty: none.")
     max_comment_chars: int = _setting(20000, "Longest discussion comment, in characters.")
     timezone: str = _setting("Europe/Amsterdam", "Time zone (IANA name) of event times typed without one; events are stored in UTC with their zone.")
+    author_domain: str = _setting("", "Domain of the wiki's own author addresses: an edit by the account NAME is a commit by `NAME <NAME@DOMAIN>` (default: the host of `base_url`, else `kennis.invalid`).")
+    push_require_own_commits: bool = _setting(False, "Refuse a git push that brings new commits whose author is not the pusher (the pusher's wiki address or account email).")
     thread_approval_prefixes: str = _setting("", "Comma-separated namespaces or pages (e.g. `HR, Board/Minutes`) where a new discussion waits for a moderator's approval before others see it; empty: none.")
 
     @property
@@ -98,12 +102,24 @@ class Settings:
         return self.database_url or f"sqlite:///{self.instance / 'wiki.db'}"
 
     @property
+    def author_host(self) -> str:
+        """The domain of the wiki's author addresses (see `author_domain`)."""
+        return self.author_domain.strip().lower() or _host(self.base_url) or "kennis.invalid"
+
+    @property
     def trusted_proxy_networks(self) -> tuple:
         return networks(self.trusted_proxies)
 
     @property
     def proxy_auth_networks(self) -> tuple:
         return networks(self.proxy_auth_trusted or self.trusted_proxies)
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url.strip()).hostname or "") if url else ""
+    except ValueError:  # e.g. a bracketed host that is not an IPv6 address
+        return ""
 
 
 @functools.lru_cache(maxsize=32)
@@ -141,6 +157,10 @@ def _type_name(tp) -> str:
     if "Path" in str(tp):
         return "path"
     return {str: "text", bool: "boolean", int: "integer", float: "number"}[tp]
+
+
+# Letters, digits, dots and dashes: it becomes the host part of commit author addresses.
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 class SettingsError(ValueError):
@@ -211,6 +231,9 @@ def load(home: str | os.PathLike | None = None, environ=None, **overrides) -> Se
         raise SettingsError("setting proxy_auth_role: must be reader, editor or admin")
     if not _known_zone(values.get("timezone", "Europe/Amsterdam")):
         raise SettingsError("setting timezone: not a known IANA time zone (e.g. Europe/Amsterdam)")
+    if not _DOMAIN.fullmatch(values.get("author_domain", "") or "x"):
+        raise SettingsError("setting author_domain: must be a domain name such as "
+                            "wiki.example.org")
     for name in ("trusted_proxies", "proxy_auth_trusted"):
         try:
             networks(values.get(name, ""))

@@ -120,6 +120,18 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class Push(Base):
+    """Who pushed a commit with git (wiki/gitserve.py after_push). Not derived: git records
+    only the author a pusher chose, so this is the one place the pusher is kept. `own` says
+    whether the commit's author address was the pusher's (their wiki address or email)."""
+
+    __tablename__ = "pushes"
+    commit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    own: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # --- discussions and notifications (wiki/discussions.py, wiki/notify.py) ---------------------
 
 class Thread(Base):

@@ -213,8 +213,9 @@ def _scope_key(kind: str, name: str) -> str:
 
 class Events:
     def __init__(self, db: Database, catalog: Catalog, renderer: Renderer,
-                 permissions: Permissions, default_zone: str):
+                 permissions: Permissions, default_zone: str, author_host: str = "kennis.invalid"):
         self.db = db
+        self.author_host = author_host  # commits name the account (users.commit_author)
         self.catalog = catalog
         self.renderer = renderer
         self.permissions = permissions
@@ -457,7 +458,7 @@ class Events:
             return Change([Write(paths.to_file(name), text.encode("utf-8"))],
                           commit_message("", f"Create {name} (agenda)"))
 
-        self.catalog.commit(plan, commit_author(account))
+        self.catalog.commit(plan, commit_author(account, self.author_host))
         with self.db.session() as s:
             s.get(EventRow, event.id).agenda_page = chosen["name"]
         return chosen["name"]

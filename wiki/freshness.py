@@ -209,8 +209,10 @@ def _date(text: str) -> date | None:
 
 class FreshnessService:
     def __init__(self, db: Database, repo: Repository, catalog: Catalog, users: Users,
-                 acl: Acl, permissions: Permissions, notify: Notify, today=None):
+                 acl: Acl, permissions: Permissions, notify: Notify, today=None,
+                 author_host: str = "kennis.invalid"):
         self.db = db
+        self.author_host = author_host  # commits name the account (users.commit_author)
         self.repo = repo
         self.catalog = catalog
         self.users = users
@@ -373,7 +375,7 @@ class FreshnessService:
             return Change([Write(paths.to_file(info.name), new.encode("utf-8"))],
                           f"Verify {info.name}")
 
-        revision = self.catalog.commit(plan, commit_author(account))
+        revision = self.catalog.commit(plan, commit_author(account, self.author_host))
         after = self.of(account, fresh.name)
         if revision is None:  # verified today already: nothing to change
             revision = self.catalog.page(fresh.name).revision

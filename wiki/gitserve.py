@@ -43,7 +43,7 @@ from wiki import pushpolicy
 from wiki.errors import InvalidInput, PermissionDenied, RepositoryBusy, Unauthorized, WikiError
 from wiki.pushpolicy import ENV_FLAG
 from wiki.repo import Repository
-from wiki.users import Account, commit_author
+from wiki.users import Account, authored_by, commit_author
 
 REALM = "Kennis"
 UPLOAD = "git-upload-pack"
@@ -224,16 +224,23 @@ class CgiResponse:
 
 
 def after_push(repo: Repository, catalog, audit: Callable[[str, str, str, str], None],
-               account: Account) -> Callable[[], None]:
-    """What runs once a push has finished: the catch-up every change ends with, and the audit
-    row "N before..head" that the activity stream shows as "pushed N commits"."""
+               account: Account, author_domain: str) -> Callable[[], None]:
+    """What runs once a push has finished: who pushed each new commit (git keeps only the
+    author the pusher chose; history shows "pushed by" when the two differ), the catch-up
+    every change ends with, and the audit row "N before..head" that the activity stream
+    shows as "pushed N commits"."""
     before = repo.head()
 
     def after() -> None:
         head = repo.head()
         if head != before:
+            commits = repo.log(before, head, with_changes=False)
+            # Before the catch-up, so the revisions it records already know their pusher.
+            catalog.record_push(account.name, {c.id: authored_by(c.author, account,
+                                                                 author_domain)
+                                               for c in commits})
             catalog.catch_up()
-            count = len(repo.log(before, head, with_changes=False)) if before else 0
+            count = len(commits) if before else 0
             audit(account.name, "git-push", repo.ref, f"{count} {before or ''}..{head}")
 
     return after
@@ -404,7 +411,8 @@ def _plan(repo: Repository, permissions, account: Account, settings, head: str |
     message = (f"Merge {account.name}'s push with web edits\n\n"
                f"{account.name} pushed {pushed[:12]}, based on {(base or '')[:12]}; "
                f"{saved} commit{plural} saved on the wiki since then merged cleanly.")
-    merge = repo.commit_tree(check.tree, [head, pushed], message, commit_author(account))
+    merge = repo.commit_tree(check.tree, [head, pushed], message,
+                             commit_author(account, settings.author_host))
     return _Plan(merge, Landing(True, [
         f"Kennis merged your push with {saved} change{plural} saved on the wiki since your "
         f"last pull (merge commit {merge[:12]}).",

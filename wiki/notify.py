@@ -28,7 +28,7 @@ from wiki.config import Settings
 from wiki.db import Database, Notification, NotifyPreference, User, Watch
 from wiki.errors import InvalidInput, Unauthorized
 from wiki.permissions import Permissions
-from wiki.users import Account, Users, account_of
+from wiki.users import Account, Users, account_name_of, account_of
 
 log = logging.getLogger(__name__)
 
@@ -180,19 +180,27 @@ class Notify:
                 continue
             info = change.info
             with self.db.session() as s:
-                author = self._user_by_email(s, info.author_email)
+                # Whoever pushed a commit authored as someone else made the change.
+                author = (self._user_by_name(s, info.pushed_by) if info.pushed_by
+                          else self._user_by_email(s, info.author_email))
                 if author is not None and s.get(Watch, (author.id, info.key, False)) is None:
                     s.add(Watch(user_id=author.id, key=info.key, namespace=False, name=info.name))
                 watchers = self._watchers(s, info.key) - ({author.id} if author else set())
-            self._notify(watchers, "edit", info.name, actor=info.author,
+            self._notify(watchers, "edit", info.name, actor=info.pushed_by or info.author,
                          summary=info.title)
 
     @staticmethod
-    def _user_by_email(s, email: str) -> User | None:
+    def _user_by_name(s, name: str) -> User | None:
+        return s.scalar(select(User).where(User.name_key == name.lower()))
+
+    def _user_by_email(self, s, email: str) -> User | None:
+        """The account a commit's author address names: the wiki's own address for it (what
+        web edits carry), else the account that gave the wiki this email."""
         if not email:
             return None
-        if email.endswith("@kennis.invalid"):  # Account.commit_email of a user without email
-            return s.scalar(select(User).where(User.name_key == email.rsplit("@", 1)[0].lower()))
+        name = account_name_of(email, self.settings.author_host)
+        if name is not None:
+            return self._user_by_name(s, name)
         return s.scalar(select(User).where(func.lower(User.email) == email.lower())
                         .order_by(User.id).limit(1))
 

@@ -49,6 +49,7 @@ class Page:
     updated: datetime
     current: bool  # False when showing an old revision
     too_complex: bool = False  # html is the text in a <pre> (render.Rendered.too_complex)
+    pushed_by: str = ""  # who pushed this version with git, when not its author
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ class Pages:
         info = self.find(account, name)
         rendered = self._render_blob(info.blob)
         return self._page(account, info.name, rendered, info.revision, info.author,
-                          info.updated, current=True, title=info.title)
+                          info.updated, current=True, title=info.title,
+                          pushed_by=info.pushed_by)
 
     def _render_blob(self, blob: str) -> Rendered:
         rendered = self.renderer.cached(blob)
@@ -150,7 +152,7 @@ class Pages:
         return rendered
 
     def _page(self, account, name, rendered: Rendered, revision, author, updated, current,
-              title=None):
+              title=None, pushed_by=""):
         html = rendered.html
         if rendered.links:
             # A page this reader may not see is shown as missing, like everywhere else.
@@ -164,7 +166,8 @@ class Pages:
                 html = html_filter(name, html)
         return Page(name=name, title=title or rendered.title or paths.leaf(name), html=html,
                     toc=rendered.toc, tags=rendered.tags, revision=revision, author=author,
-                    updated=updated, current=current, too_complex=rendered.too_complex)
+                    updated=updated, current=current, too_complex=rendered.too_complex,
+                    pushed_by=pushed_by)
 
     def source(self, account: Account, name: str, revision: str | None = None) -> Source:
         """The Markdown of a page (at a revision); a missing page gives an empty new source."""
@@ -217,7 +220,8 @@ class Pages:
         head = self.catalog.page(name)
         return self._page(account, self._current_name(account, name), rendered, row.revision,
                           row.author, row.date,
-                          current=bool(head and head.revision == row.revision))
+                          current=bool(head and head.revision == row.revision),
+                          pushed_by=row.pushed_by)
 
     def history(self, account: Account, name: str, limit: int | None = None,
                 offset: int = 0) -> list[RevisionInfo]:
@@ -279,6 +283,12 @@ class Pages:
         if hidden:
             lines = [dataclasses.replace(line, revision="", author=Author("", ""), date=None)
                      if line.revision in hidden else line for line in lines]
+        # Who wrote a line as history shows it: the pusher's account for their own pushed
+        # commits, else the recorded author and who pushed it (git blame knows only authors).
+        shown = {r.revision: r for r in rows if r.revision not in hidden}
+        lines = [dataclasses.replace(line, author=Author(r.author, line.author.email),
+                                     pushed_by=r.pushed_by)
+                 if (r := shown.get(line.revision)) else line for line in lines]
         return row.revision, lines
 
     def backlinks(self, account: Account, name: str) -> list[PageInfo]:
@@ -405,7 +415,7 @@ class Pages:
             return Change([Write(paths.to_file(stored), self._check_size(text_now))],
                           commit_message(message, default))
 
-        revision = self.catalog.commit(plan, commit_author(account))
+        revision = self.catalog.commit(plan, commit_author(account, self.settings.author_host))
         info, stored = outcome["info"], outcome["stored"]
         if revision is None:
             return SaveResult(stored, info.revision if info else "", unchanged=True)
@@ -433,7 +443,8 @@ class Pages:
         if theirs == yours:
             return yours, False
         merged, conflict = self.repo.merge3(base_text, yours, theirs)
-        if conflict and all(r.author_email == account.commit_email for r in newer):
+        mine = commit_author(account, self.settings.author_host).email
+        if conflict and all(r.author_email == mine and not r.pushed_by for r in newer):
             # Only your own saves came in between (Ctrl+S twice, the back button, a second
             # tab): your newest text wins instead of conflicting with yourself. Changes that
             # do not overlap were merged above, so a second tab loses nothing of those.
@@ -551,7 +562,7 @@ class Pages:
                 raise PageNotFound()
             return Change(changes(info), commit_message(message, default))
 
-        revision = self.catalog.commit(plan, commit_author(account))
+        revision = self.catalog.commit(plan, commit_author(account, self.settings.author_host))
         if revision is None:
             raise InvalidInput("There was nothing to change.")
         return revision

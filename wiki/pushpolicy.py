@@ -12,7 +12,7 @@ symlinks, submodules, `.gitattributes` and `.gitmodules`, names the wiki would r
 UTF-8, not NFC, `..`, leading dots, control or bidi characters, …; attachments obey the same
 rules as pages), two names differing only in case, files over the size limits, any path the
 pusher may not write, pushes to any ref but the wiki's branch, branch deletion and
-non-fast-forward updates.
+non-fast-forward updates; with `push_require_own_commits`, commits not authored by the pusher.
 
 Which paths a push "changes": every path a new commit changes against its parent (for a merge,
 only what differs from every parent, so a `git pull` merge does not make the colleague's web
@@ -42,6 +42,7 @@ from wiki import paths
 from wiki.errors import InvalidPath
 from wiki.names import NameMap
 from wiki.repo import Entry
+from wiki.users import authored_by, wiki_address
 
 HOOK = "pre-receive"
 MARKER = "Kennis pre-receive hook"
@@ -221,7 +222,34 @@ def check_push(repo, permissions, account, settings, updates: list[RefUpdate]) -
                             "Pull, merge or rebase your work on top, and push again.")
             continue
         problems += _check_paths(repo, permissions, account, settings, update)
+        if settings.push_require_own_commits:
+            problems += _check_authors(repo, account, settings, update)
     return problems
+
+
+def _check_authors(repo, account, settings, update: RefUpdate) -> list[str]:
+    """With `push_require_own_commits`: every commit the push brings to the branch is
+    authored by the pusher, as forges' push rules require. Otherwise a pusher could make
+    history show a colleague's name without the "pushed by" note the wiki adds."""
+    zero = "0" * len(update.new)
+    commits = repo.log(None if update.old == zero else update.old, update.new,
+                       with_changes=False)
+    mine = wiki_address(account.name, settings.author_host)
+    others = [c for c in commits if not authored_by(c.author, account, settings.author_host)]
+    problems = [f"commit {c.id[:10]} is authored by {_author(c.author)}, not by "
+                f"{account.name}" for c in others]
+    if problems:
+        yours = f"{mine} or {account.email}" if account.email else mine
+        problems.append(f"This wiki accepts only commits you authored ({yours}): set "
+                        "`git config user.email` and rewrite them, e.g. with "
+                        "`git rebase -i --exec 'git commit --amend --no-edit --reset-author'`.")
+    return problems
+
+
+def _author(author) -> str:
+    # The name and address come from the pusher's commit: printable characters only.
+    text = f"{author.name} <{author.email}>"
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:200]
 
 
 def _check_paths(repo, permissions, account, settings, update: RefUpdate) -> list[str]:

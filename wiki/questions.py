@@ -51,8 +51,8 @@ from wiki.errors import (
 )
 from wiki.permissions import Permissions
 from wiki.render import Renderer
-from wiki.repo import Author, Write
-from wiki.users import Account, Users
+from wiki.repo import Write
+from wiki.users import Account, Users, commit_author
 
 MAX_TITLE_CHARS = 200
 MAX_TAGS = 10
@@ -230,8 +230,9 @@ def _namespace(namespace) -> str:
 class Questions:
     def __init__(self, db: Database, catalog: Catalog, renderer: Renderer,
                  permissions: Permissions, acl: Acl, users: Users,
-                 max_chars: int = 20_000):
+                 max_chars: int = 20_000, author_host: str = "kennis.invalid"):
         self.db = db
+        self.author_host = author_host  # commits name the account (users.commit_author)
         self.catalog = catalog
         self.renderer = renderer
         self.permissions = permissions
@@ -528,7 +529,8 @@ class Questions:
         if markdown is not None:
             text = _clean(markdown, "The page", self.max_chars * 5)
         credit = self.users.by_name(accepted.author_name) if accepted else None
-        trailer = (f"\n\nCo-authored-by: {credit.label} <{credit.commit_email}>"
+        co_author = commit_author(credit, self.author_host) if credit else None
+        trailer = (f"\n\nCo-authored-by: {co_author.name} <{co_author.email}>"
                    if credit and credit.id != account.id else "")
 
         def plan(_head) -> Change:
@@ -538,7 +540,7 @@ class Questions:
                           commit_message(None, f"Create {name} from question {question_id}")
                           + trailer)
 
-        revision = self.catalog.commit(plan, Author(account.label, account.commit_email))
+        revision = self.catalog.commit(plan, commit_author(account, self.author_host))
         with self.db.session() as s:
             q = s.get(QuestionRow, question_id)
             q.page_name = name

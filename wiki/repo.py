@@ -48,6 +48,7 @@ from wiki.paths import revision as validate_revision
 GIT = "git"
 GIT_TIMEOUT = 60.0
 LOCK_FILE = "kennis-write.lock"
+BUNDLE_ATTEMPTS = 5
 # A ref lock older than this, found while we hold the write lock, belongs to a git process
 # that was killed mid-transaction; live ref transactions take milliseconds.
 STALE_REF_LOCK_SECONDS = 5.0
@@ -156,6 +157,7 @@ class BlameLine:
     date: datetime | None
     line_no: int
     text: str
+    pushed_by: str = ""  # who pushed the commit with git, when not its author (Pages.blame)
 
 
 def _utc(timestamp: bytes | str) -> datetime:
@@ -304,7 +306,16 @@ class Repository:
     def bundle(self, target: Path) -> None:
         """Write every ref of the repository (the branch and anything else kept under refs/)
         into one git bundle file: a consistent copy taken while the wiki keeps writing."""
-        self._git("bundle", "create", "--quiet", "--", str(target), "--all", timeout=3600)
+        for attempt in range(BUNDLE_ATTEMPTS):
+            result = self._git("bundle", "create", "--quiet", "--", str(target), "--all",
+                               timeout=3600, check=False)
+            if result.returncode == 0:
+                return
+            # Under a burst of saves git can read the refs mid-update and see none ("Refusing
+            # to create empty bundle"); the next look finds them again.
+            if attempt + 1 == BUNDLE_ATTEMPTS or b"empty bundle" not in result.stderr:
+                raise GitError(["bundle", "create"], result.returncode, _text(result.stderr))
+            time.sleep(0.1 * (attempt + 1))
 
     def unbundle(self, source: Path) -> None:
         """Fill this new repository with every ref of a bundle (`bundle`'s counterpart)."""

@@ -86,11 +86,12 @@ def build_services(settings: config.Settings, background: bool = False) -> Servi
     pages.html_filters.append(attachments.link_files)  # `![](photo.png)` -> the page's file
     search.index_also(discussions, attachments)  # threads and attached files are found too
     db.watch("review_defaults", {"review_defaults"})
-    freshness = FreshnessService(db, repo, catalog, users, acl, permissions, notify)
+    freshness = FreshnessService(db, repo, catalog, users, acl, permissions, notify,
+                                 author_host=settings.author_host)
     catalog.listeners.append(freshness.on_catalog_change)  # owners, reviews; closes flags
     pages.text_checks.append(freshness.check_text)  # a bad owner or interval: 400, no commit
     questions = Questions(db, catalog, renderer, permissions, acl, users,
-                          settings.max_comment_chars)
+                          settings.max_comment_chars, author_host=settings.author_host)
     # Questions' notifications: the question's id rides in comment_id (no thread).
     questions.on_notify.append(lambda kind, ids, ns, qid, actor, summary: notify._notify(
         ids, kind, ns, None, qid, actor, summary))
@@ -106,5 +107,6 @@ def build_services(settings: config.Settings, background: bool = False) -> Servi
                     activity=Activity(db, pages, permissions, acl),
                     feeds=FeedTokens(db, users, audit=acl.record),
                     tree=Tree(db, catalog, permissions),
-                    events=Events(db, catalog, renderer, permissions, settings.timezone),
+                    events=Events(db, catalog, renderer, permissions, settings.timezone,
+                                  author_host=settings.author_host),
                     updates=Updates(db, renderer, permissions))

@@ -4,6 +4,7 @@ import hashlib
 import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +29,7 @@ MIN_PASSWORD = 8
 # recipients).
 _EMAIL = re.compile(r"[^\s\x00-\x1f\x7f@,;:<>()\[\]\"\\]+@[^\s\x00-\x1f\x7f@,;:<>()\[\]\"\\]+")
 MAX_EMAIL = 254
+MAX_DISPLAY_NAME = 128
 
 
 def clean_email(value) -> str:
@@ -66,17 +68,49 @@ class Account:
     def label(self) -> str:
         return self.display_name or self.name
 
-    @property
-    def commit_email(self) -> str:
-        return self.email or f"{self.name}@kennis.invalid"
-
 
 ANONYMOUS = Account(id=None, name="anonymous")
 
 
-def commit_author(account: Account) -> Author:
-    """Who a commit made by this account names as its author."""
-    return Author(name=account.label, email=account.commit_email)
+def wiki_address(name: str, domain: str) -> str:
+    """The wiki's own address for the account `name`: what its commits carry as email."""
+    return f"{name}@{domain}"
+
+
+def commit_author(account: Account, domain: str) -> Author:
+    """Who a commit made by this account names as its author: the account name (unique, and
+    not the user's to change) and the wiki's address for it (`Settings.author_host`). Never
+    the display name or the email the user typed: both were the user's to set, so an editor
+    could sign their edits as a colleague (issue 12)."""
+    return Author(name=account.name, email=wiki_address(account.name, domain))
+
+
+def authored_by(author: Author, account: Account, domain: str) -> bool:
+    """Whether a commit's author address is the account's: its wiki address, or the email it
+    gave the wiki (what a pusher's own `git config user.email` usually is)."""
+    email = (author.email or "").strip().lower()
+    return bool(email) and email in {wiki_address(account.name, domain).lower(),
+                                     (account.email or "").lower()}
+
+
+def account_name_of(email: str, domain: str) -> str | None:
+    """The account name in one of the wiki's own author addresses, else None. Addresses at
+    `kennis.invalid` are what earlier versions wrote for accounts without an email."""
+    local, at, host = (email or "").rpartition("@")
+    if at and local and host.lower() in {domain.lower(), "kennis.invalid"} \
+            and _NAME.fullmatch(local):
+        return local
+    return None
+
+
+def name_skeleton(text: str) -> str:
+    """What two names look like to a reader: NFKC, case-folded, only letters and digits, so
+    "Bob Smith", "bob.smith" and "ＢＯＢ_SMITH" are one name.
+
+    A Unicode confusables skeleton (UTS #39, e.g. Cyrillic "о" as Latin "o") belongs here too:
+    apply it to the result once the confusables library for page names is on main."""
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    return "".join(ch for ch in unicodedata.normalize("NFKC", folded) if ch.isalnum())
 
 
 @dataclass(frozen=True)
@@ -137,10 +171,12 @@ class Users:
         if role not in ROLES:
             raise InvalidInput(f"The role must be one of: {', '.join(ROLES)}.")
         email = clean_email(email)
+        display_name = clean_display_name(display_name)
         with self.db.session() as s:
             if s.scalar(select(User).where(User.name_key == name.lower())):
                 raise PageExists(f"The user {name} already exists.")
             _require_unique_email(s, email, None)
+            _require_distinct_display_name(s, display_name, name, None)
             user = User(name=name, name_key=name.lower(), role=role, email=email,
                         display_name=display_name,
                         password_hash=self._hash(password) if password else "")
@@ -236,7 +272,9 @@ class Users:
                 user.email = clean_email(email)
                 _require_unique_email(s, user.email, user.id)
             if display_name is not None:
-                user.display_name = display_name.strip()[:128]
+                display_name = clean_display_name(display_name)
+                _require_distinct_display_name(s, display_name, user.name, user.id)
+                user.display_name = display_name
             self._forget(user.id)
             return account_of(user)
 
@@ -277,13 +315,19 @@ class Users:
                 email = clean_email(email)
             except InvalidInput:  # the proxy's odd value must not keep the user out
                 email = None
+        if display_name is not None:
+            try:
+                display_name = clean_display_name(display_name)
+                with self.db.session() as s:
+                    _require_distinct_display_name(s, display_name, name, None)
+            except InvalidInput:  # like an odd email: the user gets in, the name is not used
+                display_name = None
         account = self.by_name(name)
         created = False
         if account is None:
             try:
                 account = self.create(name, role=role, email=email or "",
-                                      display_name=(display_name or "").strip()[:128],
-                                      actor="proxy")
+                                      display_name=display_name or "", actor="proxy")
                 created = True
             except (PageExists, IntegrityError):  # another worker created it just now
                 account = self.by_name(name)
@@ -292,7 +336,7 @@ class Users:
         changes = {}
         if email is not None and email != account.email:
             changes["email"] = email
-        if display_name is not None and display_name.strip()[:128] != account.display_name:
+        if display_name is not None and display_name != account.display_name:
             changes["display_name"] = display_name
         if changes:
             account = self.update_profile(account.id, **changes)
@@ -378,6 +422,35 @@ class Users:
             if s.scalar(select(func.count(User.id))):
                 return False
             return s.get(SetupToken, token_hash(token or "")) is not None
+
+
+def clean_display_name(value) -> str:
+    """A display name as shown (stripped, at most MAX_DISPLAY_NAME characters); InvalidInput
+    for control or formatting characters (bidi overrides, zero-width joiners), which can
+    make one name look like another."""
+    text = value.strip()[:MAX_DISPLAY_NAME] if isinstance(value, str) else ""
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in text):
+        raise InvalidInput("A display name cannot contain control or formatting characters.")
+    return text
+
+
+def _require_distinct_display_name(s, display_name: str, own_name: str,
+                                   user_id: int | None) -> None:
+    """The header, mentions and notification email show display names: one that equals or
+    closely resembles another account's name or display name would let an editor pass as a
+    colleague."""
+    wanted = name_skeleton(display_name)
+    if not wanted:
+        return
+    query = select(User.name, User.display_name)
+    if user_id is not None:
+        query = query.where(User.id != user_id)
+    for other_name, other_display in s.execute(query):
+        if other_name.lower() == own_name.lower():
+            continue
+        if wanted in (name_skeleton(other_name), name_skeleton(other_display)):
+            raise InvalidInput("This display name is too close to another account's name; "
+                               "choose one that others can tell apart.")
 
 
 def _require_unique_email(s, email: str, user_id: int | None) -> None:

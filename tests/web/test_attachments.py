@@ -56,7 +56,7 @@ def test_upload_replace_delete_keep_history(app, client, page):
     assert client.get("/file/Team/Minutes/chart.png").data == png(color=(0, 0, 255))
     commits = git_log(app, "Team/Minutes/chart.png")
     assert len(commits) == 2
-    assert commits[0].author.name == "editor" and commits[0].author.email == "editor@example.org"
+    assert commits[0].author.name == "editor" and commits[0].author.email == "editor@kennis.invalid"
     old = commits[1].id
     assert client.get(f"/file/Team/Minutes/chart.png?rev={old}").data == png()
 

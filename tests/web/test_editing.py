@@ -48,7 +48,7 @@ def test_every_save_is_one_commit_by_the_logged_in_user(app, client, auth):
     save(client, "Authored", "text\n")
     services = app.extensions["kennis"]
     commit = services.repo.commit_info(services.repo.head())
-    assert commit.author.name == "bob" and commit.author.email == "bob@example.org"
+    assert commit.author.name == "bob" and commit.author.email == "bob@kennis.invalid"
 
 
 def test_two_tabs_of_one_user_merge_what_does_not_overlap(app, client, auth, make_page):

@@ -189,7 +189,7 @@ def test_turn_into_a_page_credits_the_answer_author(client, auth, wiki, app):
     assert response.status_code == 302
     assert "Use the planner." in client.get("/wiki/Team/Rooms").get_data(as_text=True)
     message = wiki.catalog.history("Team/Rooms")[0].message
-    assert "Co-authored-by: bob <bob@example.org>" in message
+    assert f"Co-authored-by: bob <bob@{wiki.settings.author_host}>" in message
     assert wiki.questions.question(user(wiki, "reader"), question.id).page_name == "Team/Rooms"
     # A taken name is a conflict; a reader may not turn questions into pages.
     again = post_form(client, f"/question/{question.id}/page",

@@ -197,6 +197,8 @@ class MoveRequest(Schema):
 class RevisionSchema(Schema):
     revision = fields.String()
     author = fields.String()
+    pushed_by = fields.String(allow_none=True, metadata={
+        "description": "who pushed this commit with git, when not its author; else null"})
     date = fields.DateTime()
     message = fields.String()
     action = fields.String()
@@ -308,7 +310,8 @@ def history(query, path):
     """The page's revisions, newest first (following renames)."""
     rows = services().pages.history(_reader(), path, limit=query["limit"], offset=query["offset"])
     return {"revisions": [{"revision": r.revision, "author": r.author, "date": r.date,
-                           "message": r.message, "action": r.action, "path": r.name}
+                           "message": r.message, "action": r.action, "path": r.name,
+                           "pushed_by": r.pushed_by or None}
                           for r in rows]}
 
 

@@ -48,8 +48,10 @@ def _serve(service: str, advertise: bool) -> Response:
     if not advertise:
         request.max_content_length = wiki.settings.max_push_bytes
         body = request.stream
-    after = gitserve.after_push(wiki.repo, wiki.catalog, wiki.acl.record, account) \
-        if service == gitserve.RECEIVE and not advertise else None
+    after = None
+    if service == gitserve.RECEIVE and not advertise:
+        after = gitserve.after_push(wiki.repo, wiki.catalog, wiki.acl.record, account,
+                                    wiki.settings.author_host)
     answer = gitserve.run_backend(wiki.settings, wiki.repo, git_request, account, body,
                                   after, permissions=wiki.permissions)
     response = Response(answer.body, status=answer.status, headers=answer.headers,
